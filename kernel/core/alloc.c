@@ -11,7 +11,7 @@
  */
 #include "internal.h"
 
-#define PENDING_DATA	(1ULL << 63)
+#define PENDING_DATA	BIT_ULL(63)
 
 int ssnap_grow_array(void **arr, u32 *cap, u32 need, size_t size)
 {
@@ -77,8 +77,7 @@ int ssnap_block_used(struct ssnap_store *s, u64 nr, bool *used)
 
 	if (r)
 		return r;
-	*used = bm_test(ssnap_bm_bits(b->data),
-			    nr & (SSNAP_GROUP_BLOCKS - 1));
+	*used = bm_test(ssnap_bm_bits(b->data), nr & (SSNAP_GROUP_BLOCKS - 1));
 	ssnap_bput(s, b);
 	return 0;
 }

@@ -75,8 +75,8 @@ static int ck_block(struct ssnap_btree_walker *w, u64 nr, u32 level)
 	struct ck *c = (struct ck *)w;
 
 	if (nr < c->s->jstart + c->s->jblocks + 1 || nr >= c->s->nr_blocks) {
-		report(c, "tree block %llu lies in a reserved area or beyond "
-		       "the device", (unsigned long long)nr);
+		report(c, "tree block %llu lies in a reserved area or beyond the device",
+		       (unsigned long long)nr);
 		return 1;
 	}
 	if (seen_test_set(c, nr)) {
@@ -98,8 +98,7 @@ static void ck_problem(struct ssnap_btree_walker *w, u64 nr, const char *what)
 static void check_gap(struct ck *c, u32 lo, u32 hi)
 {
 	if (ssnap_live_in_range(c->s, lo, hi))
-		report(c, "chunk %llu: live snapshot in labels %u-%u has no "
-		       "copy but is below a copied range",
+		report(c, "chunk %llu: live label in %u-%u has no copy below a copied range",
 		       (unsigned long long)c->chunk, lo, hi);
 }
 
@@ -153,8 +152,8 @@ static int ck_exc(struct ssnap_btree_walker *w, const struct ssnap_key *k,
 	c->cows[c->nr_cows++] = cow;
 	for (i = 0; i < s->chunk_blocks; i++) {
 		if (seen_test_set(c, cow + i)) {
-			report(c, "chunk %llu: COW block %llu is also used "
-			       "elsewhere", (unsigned long long)k->a,
+			report(c, "chunk %llu: COW block %llu is also used elsewhere",
+			       (unsigned long long)k->a,
 			       (unsigned long long)(cow + i));
 			return 0;
 		}
@@ -173,8 +172,7 @@ static int ck_snap(struct ssnap_btree_walker *w, const struct ssnap_key *k,
 	if (flags & SSNAP_SNAP_IN_PASS) {
 		c->in_pass++;
 		if (!c->s->gc_pass)
-			report(c, "snapshot %u (label %llu) is marked for a "
-			       "reclaim pass but none is running",
+			report(c, "snapshot %u (label %llu) in a reclaim pass, none running",
 			       le32_to_cpu(d->id), (unsigned long long)k->a);
 	}
 	if ((flags & SSNAP_SNAP_IN_PASS) && !(flags & SSNAP_SNAP_DELETING))
@@ -212,8 +210,7 @@ static void check_bitmaps(struct ck *c)
 			bool ref = (c->seen[nr / 8] >> (nr % 8)) & 1;
 
 			if (used && !ref && ++leaks <= CK_MAX_LINES)
-				report(c, "block %llu is marked in use but "
-				       "nothing refers to it",
+				report(c, "block %llu is marked in use but nothing refers to it",
 				       (unsigned long long)nr);
 			else if (!used && ref && ++lost <= CK_MAX_LINES)
 				report(c, "block %llu is in use but marked free",
@@ -289,8 +286,8 @@ int ssnap_check(struct ssnap_dev *dev,
 	if (r == -ENOMEM || r == -EIO)
 		return r;
 	if (r) {
-		report(&c, "the store does not open (error %d): its root block "
-		       "or snapshot table is damaged", r);
+		report(&c, "the store does not open (error %d): root or snapshot table damaged",
+		       r);
 		return c.problems;
 	}
 	c.seen = ssnap_alloc_array(c.s->nr_blocks / 8 + 1, 1);

@@ -11,8 +11,15 @@
 #define SSNAP_CACHE_DEFAULT	4096	/* blocks: 16 MiB */
 #define SSNAP_META_RESERVE	64	/* blocks kept back from data */
 
-#define ssnap_min(a, b) ((a) < (b) ? (a) : (b))
-#define ssnap_max(a, b) ((a) > (b) ? (a) : (b))
+static inline u64 ssnap_min(u64 a, u64 b)
+{
+	return a < b ? a : b;
+}
+
+static inline u64 ssnap_max(u64 a, u64 b)
+{
+	return a > b ? a : b;
+}
 
 /* The bitmap words of a bitmap block (a packed struct's member). */
 static inline __le64 *ssnap_bm_bits(void *data)

@@ -13,7 +13,7 @@ static u32 sb_csum(const struct ssnap_disk_sb *sb)
 
 static bool str_ok(const char *s, u32 len)
 {
-	return memchr(s, 0, len) != NULL;
+	return memchr(s, 0, len);
 }
 
 /*

@@ -155,8 +155,8 @@
 /* ------------------------------------------------------------------ */
 /* Block I/O, supplied by the caller.                                  */
 
-#define SSNAP_IO_FUA		(1U << 0)	/* durable when it completes */
-#define SSNAP_IO_PREFLUSH	(1U << 1)	/* earlier writes durable first */
+#define SSNAP_IO_FUA		BIT(0)	/* durable when it completes */
+#define SSNAP_IO_PREFLUSH	BIT(1)	/* earlier writes durable first */
 
 struct ssnap_dev;
 

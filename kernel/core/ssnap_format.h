@@ -11,7 +11,7 @@
 #define SSNAP_FORMAT_H
 
 #define SSNAP_BLOCK_SHIFT	12
-#define SSNAP_BLOCK_SIZE	(1U << SSNAP_BLOCK_SHIFT)
+#define SSNAP_BLOCK_SIZE	BIT(SSNAP_BLOCK_SHIFT)
 #define SSNAP_SECTORS_PER_BLOCK	(SSNAP_BLOCK_SIZE >> 9)
 
 /* "SSNAPSTR" read as a little-endian 64-bit number. */
@@ -38,7 +38,7 @@
  * chunks (at most 256 blocks) from straddling two groups.
  */
 #define SSNAP_GROUP_SHIFT	14
-#define SSNAP_GROUP_BLOCKS	(1U << SSNAP_GROUP_SHIFT)	/* 64 MiB */
+#define SSNAP_GROUP_BLOCKS	BIT(SSNAP_GROUP_SHIFT)	/* 64 MiB */
 
 /* Chunk sizes, in 512-byte sectors. */
 #define SSNAP_CHUNK_SECTORS_MIN	8	/* 4 KiB: one metadata block */
@@ -51,9 +51,9 @@
 #define SSNAP_SEQ_MAX		0xfffffffeU
 
 /* Superblock state flags. */
-#define SSNAP_SB_CLEAN		(1U << 0)	/* closed cleanly */
-#define SSNAP_SB_NEEDS_CHECK	(1U << 1)	/* run ssnap check before use */
-#define SSNAP_SB_FAILED		(1U << 2)	/* an I/O error stopped the store */
+#define SSNAP_SB_CLEAN		BIT(0)	/* closed cleanly */
+#define SSNAP_SB_NEEDS_CHECK	BIT(1)	/* run ssnap check before use */
+#define SSNAP_SB_FAILED		BIT(2)	/* an I/O error stopped the store */
 #define SSNAP_SB_FLAGS_KNOWN	0x7U
 
 /* Feature bits: none are defined in version 1. */
@@ -172,10 +172,10 @@ struct ssnap_disk_snap {
 	char name[SSNAP_NAME_LEN];
 } __packed;
 
-#define SSNAP_SNAP_DELETING	(1U << 0)	/* space being reclaimed */
-#define SSNAP_SNAP_IN_PASS	(1U << 1)	/* covered by the running pass */
-#define SSNAP_SNAP_AUTOACTIVATE	(1U << 2)	/* tools bring it up */
-#define SSNAP_SNAP_INVALID	(1U << 3)	/* lost data: reads fail */
+#define SSNAP_SNAP_DELETING	BIT(0)	/* space being reclaimed */
+#define SSNAP_SNAP_IN_PASS	BIT(1)	/* covered by the running pass */
+#define SSNAP_SNAP_AUTOACTIVATE	BIT(2)	/* tools bring it up */
+#define SSNAP_SNAP_INVALID	BIT(3)	/* lost data: reads fail */
 #define SSNAP_SNAP_FLAGS_KNOWN	0xfU
 
 /* A journal commit record, followed in the journal by its blocks. */

@@ -355,10 +355,11 @@ static int write_bitmaps(struct ssnap_store *s)
 			bm->bits[0] = cpu_to_le64(1);
 			s->meta_blocks++;
 		} else {
-			for (i = 0; i < fixed; i++)
-				bm->bits[i / 64] = cpu_to_le64(
-					le64_to_cpu(bm->bits[i / 64]) |
-					1ULL << (i % 64));
+			for (i = 0; i < fixed; i++) {
+				u64 w = le64_to_cpu(bm->bits[i / 64]);
+
+				bm->bits[i / 64] = cpu_to_le64(w | BIT_ULL(i % 64));
+			}
 			s->meta_blocks += fixed;
 		}
 		ssnap_block_seal(s->csum_seed, bm, SSNAP_BT_BITMAP,

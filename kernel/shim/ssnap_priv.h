@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Kernel side of the core's shim: what the portable core in core/ needs
- * from its surroundings, made of kernel APIs.  tools/shim/ssnap_priv.h
- * is the same for userspace.
+ * from its surroundings, made of kernel APIs.  The userspace build has
+ * its own, in tools/shim/.
  */
 #ifndef SSNAP_PRIV_H
 #define SSNAP_PRIV_H

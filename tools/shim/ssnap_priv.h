@@ -49,6 +49,8 @@ typedef uint64_t __bitwise __le64;
 #define le64_to_cpu(x) le64toh((__force uint64_t)(x))
 
 #define __packed __attribute__((packed))
+#define BIT(n) (1UL << (n))
+#define BIT_ULL(n) (1ULL << (n))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel API differences, in one place.
+ *
+ * kernel/configure probes the kernel tree and writes ssnap_config.h,
+ * which kbuild force-includes into every object; this header maps each
+ * HAVE_* result to one API for the rest of the module.  Nothing else in
+ * the module looks at kernel versions.  Each probe's file in probes/
+ * names the upstream change it tracks.
+ */
+#ifndef SSNAP_COMPAT_H
+#define SSNAP_COMPAT_H
+
+#ifndef SSNAP_CONFIG_H
+#error "ssnap_config.h missing: run kernel/configure (make -C kernel does)"
+#endif
+
+#include <linux/types.h>
+#include <linux/fs.h>
+#include <linux/device-mapper.h>
+#include <linux/dm-io.h>
+#include <linux/dm-bufio.h>
+
+/*
+ * blk_mode_t (6.5): the mode dm_get_device() takes and
+ * dm_table_get_mode() returns.  Before it, both used fmode_t, whose
+ * FMODE_READ/FMODE_WRITE bits the table mode still carries.
+ */
+#ifndef HAVE_BLK_MODE_T
+#define blk_mode_t fmode_t
+#endif
+
+/*
+ * dm_io() with an I/O priority (6.9, and some stable trees).  Without
+ * it the request goes out with the submitting task's priority.
+ */
+static inline int ssnap_dm_io(struct dm_io_request *req,
+			      unsigned int num_regions,
+			      struct dm_io_region *where,
+			      unsigned long *sync_error_bits,
+			      unsigned short ioprio)
+{
+#ifdef HAVE_DM_IO_IOPRIO
+	return dm_io(req, num_regions, where, sync_error_bits, ioprio);
+#else
+	return dm_io(req, num_regions, where, sync_error_bits);
+#endif
+}
+
+/* dm-bufio reads and prefetches with an I/O priority (6.9). */
+static inline void *ssnap_bufio_read(struct dm_bufio_client *c,
+				     sector_t block, struct dm_buffer **bp,
+				     unsigned short ioprio)
+{
+#ifdef HAVE_DM_BUFIO_IOPRIO
+	return dm_bufio_read_with_ioprio(c, block, bp, ioprio);
+#else
+	return dm_bufio_read(c, block, bp);
+#endif
+}
+
+static inline void ssnap_bufio_prefetch(struct dm_bufio_client *c,
+					sector_t block, unsigned int n_blocks,
+					unsigned short ioprio)
+{
+#ifdef HAVE_DM_BUFIO_IOPRIO
+	dm_bufio_prefetch_with_ioprio(c, block, n_blocks, ioprio);
+#else
+	dm_bufio_prefetch(c, block, n_blocks);
+#endif
+}
+
+/*
+ * crc32c(): a <linux/crc32.h> library function since 6.15; before, in
+ * <linux/crc32c.h> and the libcrc32c module.  The call is the same.
+ */
+#ifdef HAVE_CRC32C_IN_CRC32_H
+#include <linux/crc32.h>
+#else
+#include <linux/crc32c.h>
+#endif
+
+#endif /* SSNAP_COMPAT_H */

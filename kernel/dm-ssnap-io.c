@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Block I/O for the core (struct ssnap_dev, core/ssnap.h): synchronous
+ * dm-io on the COW device, one 4 KiB metadata block at a time.  The core
+ * runs in process context (the origin's worker, or a message), never in
+ * the bio submission path.
+ */
+#include <linux/blkdev.h>
+#include <linux/dm-io.h>
+#include <linux/ioprio.h>
+
+#include "dm-ssnap-io.h"
+
+static int kdev_rw(struct ssnap_dev *dev, u64 blocknr, void *buf,
+		   blk_opf_t opf)
+{
+	struct ssnap_kdev *k = container_of(dev, struct ssnap_kdev, dev);
+	struct dm_io_region where = {
+		.bdev = k->bdev,
+		.sector = blocknr * SSNAP_SECTORS_PER_BLOCK,
+		.count = SSNAP_SECTORS_PER_BLOCK,
+	};
+	struct dm_io_request req = {
+		.bi_opf = opf | REQ_SYNC,
+		.mem.type = DM_IO_KMEM,
+		.mem.ptr.addr = buf,
+		.client = k->io,
+	};
+	unsigned long error_bits = 0;
+	int r;
+
+	if (blocknr >= dev->nr_blocks)
+		return -EIO;
+	r = ssnap_dm_io(&req, 1, &where, &error_bits, IOPRIO_DEFAULT);
+	if (!r && error_bits)
+		r = -EIO;
+	return r;
+}
+
+static int kdev_read(struct ssnap_dev *dev, u64 blocknr, void *buf)
+{
+	return kdev_rw(dev, blocknr, buf, REQ_OP_READ);
+}
+
+static int kdev_write(struct ssnap_dev *dev, u64 blocknr, const void *buf,
+		      unsigned int flags)
+{
+	blk_opf_t opf = REQ_OP_WRITE;
+
+	if (flags & SSNAP_IO_FUA)
+		opf |= REQ_FUA;
+	if (flags & SSNAP_IO_PREFLUSH)
+		opf |= REQ_PREFLUSH;
+	/* dm-io only reads from the buffer of a write. */
+	return kdev_rw(dev, blocknr, (void *)buf, opf);
+}
+
+static int kdev_flush(struct ssnap_dev *dev)
+{
+	struct ssnap_kdev *k = container_of(dev, struct ssnap_kdev, dev);
+
+	return blkdev_issue_flush(k->bdev);
+}
+
+static const struct ssnap_dev_ops kdev_ops = {
+	.read = kdev_read,
+	.write = kdev_write,
+	.flush = kdev_flush,
+};
+
+int ssnap_kdev_init(struct ssnap_kdev *k, struct block_device *bdev,
+		    sector_t sectors)
+{
+	k->io = dm_io_client_create();
+	if (IS_ERR(k->io))
+		return PTR_ERR(k->io);
+	k->bdev = bdev;
+	k->dev.ops = &kdev_ops;
+	k->dev.priv = k;
+	k->dev.nr_blocks = sectors / SSNAP_SECTORS_PER_BLOCK;
+	return 0;
+}
+
+void ssnap_kdev_exit(struct ssnap_kdev *k)
+{
+	if (!IS_ERR_OR_NULL(k->io))
+		dm_io_client_destroy(k->io);
+	k->io = NULL;
+}

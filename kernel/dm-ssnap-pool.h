@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The store of one origin device and its data path, shared by the
+ * origin's s-snap-origin tables and its s-snap devices.
+ */
+#ifndef DM_SSNAP_POOL_H
+#define DM_SSNAP_POOL_H
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/list.h>
+#include <linux/mempool.h>
+#include <linux/mutex.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "dm-ssnap-io.h"
+
+/* Why an s-snap-origin table cannot use its COW device (ti->error). */
+#define SSNAP_ECOW_READ		"Cannot read the COW device"
+#define SSNAP_EFORMAT		"Cannot format a new store on the COW device"
+#define SSNAP_ENOT_STORE \
+	"COW device holds data that is not an ssnap store (format it with ssnap create-origin)"
+#define SSNAP_EFEATURES \
+	"COW device: the store uses features this module does not know"
+#define SSNAP_ESB_DAMAGED \
+	"COW device: both superblocks are damaged (run ssnap check)"
+#define SSNAP_ECHUNK_DIFFERS \
+	"Chunk size differs from the store's on the COW device"
+#define SSNAP_EORIGIN_DIFFERS \
+	"Origin size differs from the store's: the store belongs to another origin"
+#define SSNAP_EMETA_DAMAGED \
+	"COW device: store metadata is damaged (run ssnap check)"
+#define SSNAP_EOPEN		"Cannot open the store on the COW device"
+
+#define SSNAP_JOB_BUCKETS	256
+#define SSNAP_TRACK_BUCKETS	256
+
+struct dm_kcopyd_client;
+
+/* Per-bio data of both targets. */
+struct ssnap_bio {
+	u32 label;		/* SSNAP_ORIGIN or a snapshot's label */
+	u8 flags;
+	u64 chunk;
+};
+
+struct ssnap_pool {
+	struct mutex lock;		/* serialises every core call */
+	struct ssnap_kdev kdev;
+	struct ssnap_store *store;
+	struct block_device *origin_bdev;
+	struct block_device *cow_bdev;
+	sector_t origin_sectors;
+	unsigned int chunk_sectors;
+	unsigned int chunk_shift;
+	u64 nr_chunks;
+	struct gendisk *disk;		/* the origin's, for uevents */
+	bool failed;			/* copies stopped: snapshots error */
+
+	/* snapshot ids with an active s-snap device (under lock) */
+	struct list_head active;
+
+	/* the data path */
+	struct dm_kcopyd_client *kc;
+	struct workqueue_struct *wq;
+	struct work_struct worker;
+	struct delayed_work reclaim;
+	mempool_t *job_pool;
+	spinlock_t bio_lock;		/* deferred, done */
+	struct bio_list deferred;
+	struct list_head done;
+	/* worker only */
+	struct bio_list held;		/* writes held while quiescing */
+	struct list_head committing;
+	struct list_head reader_wait;
+	struct hlist_head jobs[SSNAP_JOB_BUCKETS];
+
+	/* origin chunks whose writes need no copy until the next snapshot */
+	unsigned long *copied;
+
+	atomic_t origin_writes;		/* in flight to the origin */
+	atomic_t jobs_inflight;
+	atomic_t track[SSNAP_TRACK_BUCKETS];	/* snapshot reads of origin */
+	bool quiescing;
+	wait_queue_head_t quiesce_wait;
+};
+
+int ssnap_pool_create(struct block_device *origin, struct block_device *cow,
+		      unsigned int chunk_sectors, struct ssnap_pool **out,
+		      char **error);
+void ssnap_pool_destroy(struct ssnap_pool *p);
+int ssnap_pool_message(struct ssnap_pool *p, unsigned int argc, char **argv,
+		       char *result, unsigned int maxlen);
+void ssnap_pool_status(struct ssnap_pool *p, char *result,
+		       unsigned int maxlen, unsigned int *szp);
+void ssnap_pool_snap_status(struct ssnap_pool *p, u32 id, char *result,
+			    unsigned int maxlen, unsigned int *szp);
+
+/* An s-snap device of snapshot id appears or goes away. */
+int ssnap_pool_snap_get(struct ssnap_pool *p, u32 id, u32 *label);
+void ssnap_pool_snap_put(struct ssnap_pool *p, u32 id);
+
+/* bio->bi_iter.bi_sector must already be relative to the target. */
+int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio, u32 label);
+void ssnap_pool_end_io(struct ssnap_pool *p, struct bio *bio);
+void ssnap_pool_suspend(struct ssnap_pool *p);
+void ssnap_pool_resume(struct ssnap_pool *p);
+
+#endif /* DM_SSNAP_POOL_H */
