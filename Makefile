@@ -6,6 +6,8 @@
 #                        kernel are installed
 #   make module KVER=r   kernel/dm-ssnap.ko against /lib/modules/r/build
 #   make unit            userspace unit tests of the core (ASan, UBSan)
+#   make fuzz            the metadata fuzzer (FUZZ_SECONDS, default 300)
+#   make bench-core      the core's speed and size (BENCH_QUICK=1: short)
 #   make lint            checkpatch and sparse over kernel/, both kernels
 #   make dkms-check      dkms add/build into a throwaway tree, both kernels
 #   make vmtest [K=6.1|6.12|all] [T=tests/integration/x.bats]
@@ -18,7 +20,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 K ?= all
 T ?=
 
-.PHONY: all tools module unit fuzz lint dkms-check vmtest check demo \
+.PHONY: all tools module unit fuzz bench-core lint dkms-check vmtest check demo \
 	deps clean
 
 all: tools
@@ -37,6 +39,9 @@ unit:
 
 fuzz:
 	$(MAKE) -C tests/unit fuzz
+
+bench-core:
+	$(MAKE) -C tests/bench
 
 lint:
 	@set -e; for rel in $$(scripts/kernels | cut -d' ' -f2); do \
@@ -61,5 +66,6 @@ deps:
 clean:
 	$(MAKE) -C tools clean
 	$(MAKE) -C tests/unit clean
+	$(MAKE) -C tests/bench clean
 	$(MAKE) -C kernel clean
 	rm -rf build

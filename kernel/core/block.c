@@ -277,6 +277,7 @@ int ssnap_bnew(struct ssnap_store *s, u64 nr, u32 type,
 	}
 	memset(b->data, 0, SSNAP_BLOCK_SIZE);
 	b->type = type;
+	b->checked = true;
 	((struct ssnap_disk_hdr *)b->data)->type = cpu_to_le32(type);
 	((struct ssnap_disk_hdr *)b->data)->blocknr = cpu_to_le64(nr);
 	b->ref = 1;
@@ -297,6 +298,7 @@ struct ssnap_block *ssnap_cache_insert(struct ssnap_store *s, u64 nr,
 	}
 	memcpy(b->data, data, SSNAP_BLOCK_SIZE);
 	b->type = type;
+	b->checked = false;
 	return b;
 }
 

@@ -71,6 +71,26 @@ static int node_get(struct ssnap_store *s, struct ssnap_tree *t, u64 nr,
 		ssnap_bput(s, b);
 		return -EILSEQ;
 	}
+	if (!b->checked) {
+		/*
+		 * Once per load: a node whose keys are out of order is
+		 * damaged, even if its checksum holds.
+		 */
+		struct ssnap_key a, c;
+		u32 i;
+
+		for (i = 1; i < r->nr; i++) {
+			ssnap_key_get(&r->keys[i - 1], &a);
+			ssnap_key_get(&r->keys[i], &c);
+			if (ssnap_key_cmp(&a, &c) >= 0) {
+				ssnap_err("metadata block %llu: keys out of order",
+					  (unsigned long long)nr);
+				ssnap_bput(s, b);
+				return -EILSEQ;
+			}
+		}
+		b->checked = true;
+	}
 	return 0;
 }
 
@@ -220,6 +240,8 @@ int ssnap_btree_le(struct ssnap_store *s, struct ssnap_tree *t,
 	if (val)
 		memcpy(val, r.vals + (size_t)i * r.vsz, r.vsz);
 	node_put(s, &r);
+	if (ssnap_key_cmp(found, key) > 0)
+		return -EILSEQ;
 	return 0;
 }
 
@@ -279,6 +301,10 @@ int ssnap_btree_ge(struct ssnap_store *s, struct ssnap_tree *t,
 	if (val)
 		memcpy(val, r.vals + (size_t)i * r.vsz, r.vsz);
 	node_put(s, &r);
+	if (ssnap_key_cmp(found, key) < 0) {
+		ssnap_err("tree %u: separators out of order", t->id);
+		return -EILSEQ;
+	}
 	return 0;
 }
 

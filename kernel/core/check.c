@@ -134,7 +134,8 @@ static int ck_exc(struct ssnap_btree_walker *w, const struct ssnap_key *k,
 	c->prev_hi = hi;
 	if (!cow)
 		return 0;
-	if ((cow & (s->chunk_blocks - 1)) || cow + s->chunk_blocks > s->nr_blocks ||
+	if ((cow & (s->chunk_blocks - 1)) || cow >= s->nr_blocks ||
+	    s->nr_blocks - cow < s->chunk_blocks ||
 	    cow < s->jstart + s->jblocks + 1) {
 		report(c, "chunk %llu: COW block %llu is not a valid chunk",
 		       (unsigned long long)k->a, (unsigned long long)cow);

@@ -40,6 +40,7 @@ struct ssnap_block {
 	u32 type;
 	bool dirty;
 	bool sticky;		/* read-only replay: never evict */
+	bool checked;		/* B-tree node: key order verified */
 };
 
 struct ssnap_cache {
@@ -117,6 +118,11 @@ struct ssnap_store {
 	u32 nr_reserved, cap_reserved;
 	u64 *pending;			/* frees applied at commit */
 	u32 nr_pending, cap_pending;
+
+	/* chunks whose exceptions changed since the last commit */
+	u64 *touched;
+	u32 nr_touched, cap_touched;
+	bool deleted;			/* a snapshot deleted since then */
 
 	/* the exceptions of one chunk, for the operations that need all */
 	struct ssnap_exc *cx;
@@ -242,6 +248,7 @@ struct ssnap_exc {
 
 /* store.c */
 bool ssnap_live_in_range(const struct ssnap_store *s, u32 lo, u32 hi);
+void ssnap_untouch_all(struct ssnap_store *s);
 u32 ssnap_live_count(const struct ssnap_store *s, u32 lo, u32 hi);
 void ssnap_root_dirty(struct ssnap_store *s);
 int ssnap_root_flush(struct ssnap_store *s);

@@ -225,6 +225,7 @@ int ssnap_commit(struct ssnap_store *s)
 	}
 	s->trans++;
 	s->jhead += 1 + nr;
+	ssnap_untouch_all(s);
 
 	/* Durable: now the blocks may go home. */
 	for (b = s->cache.dirty; b; b = n) {
@@ -296,6 +297,34 @@ static int replay_one(struct ssnap_store *s, u32 pos, u64 seq, void *cbuf,
 	return 0;
 }
 
+/*
+ * Replay stopped at journal offset pos, expecting transaction seq.  If a
+ * valid commit record of a later transaction lies beyond, a transaction
+ * that was acknowledged is damaged: refuse rather than lose it quietly.
+ */
+static int journal_check_tail(struct ssnap_store *s, u32 pos, u64 seq,
+			      void *buf)
+{
+	u32 i;
+	int r;
+
+	for (i = pos + 1; i < s->jblocks; i++) {
+		r = s->dev->ops->read(s->dev, s->jstart + i, buf);
+		if (r)
+			return r;
+		if (ssnap_block_verify(s->csum_seed, buf, SSNAP_BT_COMMIT,
+				       s->jstart + i))
+			continue;
+		if (le64_to_cpu(((struct ssnap_disk_hdr *)buf)->seq) > seq) {
+			ssnap_err("journal: transaction %llu damaged, later ones whole",
+				  (unsigned long long)seq);
+			return -EILSEQ;
+		}
+		ssnap_cond_resched();
+	}
+	return 0;
+}
+
 /* Replay every whole transaction after the superblock's tail. */
 int ssnap_journal_replay(struct ssnap_store *s)
 {
@@ -347,9 +376,11 @@ int ssnap_journal_replay(struct ssnap_store *s)
 		seq++;
 		replayed++;
 	}
+	r = journal_check_tail(s, pos, seq, cbuf);
+	if (r)
+		goto out_free;
 	s->trans = seq - 1;
 	s->jhead = pos;
-	r = 0;
 	if (replayed && !s->read_only)
 		r = s->dev->ops->flush(s->dev);
 	if (replayed)

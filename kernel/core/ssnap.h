@@ -275,6 +275,11 @@ int ssnap_lookup(struct ssnap_store *s, u32 label, u64 chunk, u64 *cow);
  *
  * Between plan and commit_plan or abort_plan the caller must not plan
  * another write to the same chunk, nor create or delete snapshots.
+ * After commit_plan, the write must wait for the next ssnap_commit():
+ * until then a crash would bring back exceptions that do not know of
+ * the copy.  A plan with copy == false is always safe to act on at
+ * once: ssnap_plan_write() commits first when the chunk has changes
+ * that are not yet committed.
  */
 #define SSNAP_SRC_ORIGIN	(~0ULL)
 #define SSNAP_SRC_ZERO		(~1ULL)

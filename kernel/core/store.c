@@ -329,6 +329,7 @@ void ssnap_store_free(struct ssnap_store *s)
 	ssnap_free_array(s->reserved);
 	ssnap_free_array(s->pending);
 	ssnap_free_array(s->cx);
+	ssnap_free_array(s->touched);
 	ssnap_free(s);
 }
 
@@ -653,6 +654,7 @@ int ssnap_snapshot_delete(struct ssnap_store *s, u32 id)
 		return r;
 	}
 	live_remove(s, (u32)i);
+	s->deleted = true;
 	ssnap_root_dirty(s);
 	return 0;
 }
@@ -765,6 +767,36 @@ static void exc_get(const struct ssnap_key *k, const struct ssnap_disk_exc *v,
 	e->cow = le64_to_cpu(v->cow);
 }
 
+void ssnap_untouch_all(struct ssnap_store *s)
+{
+	s->nr_touched = 0;
+	s->deleted = false;
+}
+
+static bool touched(const struct ssnap_store *s, u64 chunk)
+{
+	u32 i;
+
+	for (i = 0; i < s->nr_touched; i++)
+		if (s->touched[i] == chunk)
+			return true;
+	return false;
+}
+
+/* Remember that chunk's exceptions differ from the committed ones. */
+static int touch(struct ssnap_store *s, u64 chunk)
+{
+	int r;
+
+	if (touched(s, chunk))
+		return 0;
+	r = ssnap_grow_array((void **)&s->touched, &s->cap_touched,
+			     s->nr_touched + 1, sizeof(*s->touched));
+	if (!r)
+		s->touched[s->nr_touched++] = chunk;
+	return r;
+}
+
 static int exc_insert(struct ssnap_store *s, u64 chunk, u32 lo, u32 hi,
 		      u64 cow)
 {
@@ -773,15 +805,17 @@ static int exc_insert(struct ssnap_store *s, u64 chunk, u32 lo, u32 hi,
 		.hi = cpu_to_le32(hi),
 		.cow = cpu_to_le64(cow),
 	};
+	int r = touch(s, chunk);
 
-	return ssnap_btree_insert(s, &s->exc, &k, &v);
+	return r ? r : ssnap_btree_insert(s, &s->exc, &k, &v);
 }
 
 static int exc_remove(struct ssnap_store *s, u64 chunk, u32 lo)
 {
 	struct ssnap_key k = { .a = chunk, .b = lo };
+	int r = touch(s, chunk);
 
-	return ssnap_btree_remove(s, &s->exc, &k);
+	return r ? r : ssnap_btree_remove(s, &s->exc, &k);
 }
 
 /* The exception of chunk whose range holds label; -ENODATA if none. */
@@ -970,6 +1004,18 @@ int ssnap_plan_write(struct ssnap_store *s, u32 label, u64 chunk,
 	p->kind = PK_NONE;
 	if (r)
 		return r;
+	/*
+	 * A plan may send a write straight to a block (the origin's, or a
+	 * snapshot's own copy) only if the committed exceptions of the
+	 * chunk and the committed snapshot list already say what it says:
+	 * a crash must not find the write in a block the committed state
+	 * still shares.
+	 */
+	if (s->deleted || touched(s, chunk)) {
+		r = ssnap_commit(s);
+		if (r)
+			return r;
+	}
 	if (label == SSNAP_ORIGIN)
 		r = plan_origin(s, chunk, p);
 	else
