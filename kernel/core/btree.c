@@ -308,13 +308,17 @@ int ssnap_btree_ge(struct ssnap_store *s, struct ssnap_tree *t,
 	return 0;
 }
 
-/* Split full child `c` of parent `par` at parent index i. */
+/*
+ * Split full child `c` of parent `par` at parent index i.  When the key
+ * about to go in lies beyond all of c's keys (`append`), only the last
+ * entry moves, so keys arriving in order leave full nodes behind.
+ */
 static int split_child(struct ssnap_store *s, struct ssnap_tree *t,
-		       struct nref *par, u32 i, struct nref *c)
+		       struct nref *par, u32 i, struct nref *c, bool append)
 {
 	struct nref n;
 	struct ssnap_key k;
-	u32 m = c->nr / 2, move = c->nr - m;
+	u32 m = append ? c->nr - 1 : c->nr / 2, move = c->nr - m;
 	int err = node_new(s, t, c->level, &n);
 
 	if (err)
@@ -353,7 +357,7 @@ static int grow_root(struct ssnap_store *s, struct ssnap_tree *t)
 	ssnap_key_put(&root.keys[0], &k);
 	child_set(&root, 0, old.b->nr);
 	node_set_nr(s, &root, 1);
-	err = split_child(s, t, &root, 0, &old);
+	err = split_child(s, t, &root, 0, &old, false);
 	node_put(s, &old);
 	t->root = root.b->nr;
 	t->depth++;
@@ -396,7 +400,9 @@ int ssnap_btree_insert(struct ssnap_store *s, struct ssnap_tree *t,
 		if (err)
 			goto out;
 		if (c.nr == c.cap) {
-			err = split_child(s, t, &r, i, &c);
+			key_at(&c, c.nr - 1, &k);
+			err = split_child(s, t, &r, i, &c,
+					  ssnap_key_cmp(key, &k) > 0);
 			if (err) {
 				node_put(s, &c);
 				goto out;

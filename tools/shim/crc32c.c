@@ -26,10 +26,43 @@ static void crc_init(void)
 	crc_ready = 1;
 }
 
+#if defined(__x86_64__)
+/* SSE4.2 has crc32c in hardware, as the kernel's crc32c() uses. */
+__attribute__((target("sse4.2")))
+static u32 crc_hw(u32 crc, const u8 *p, size_t len)
+{
+	u64 c = crc;
+
+	while (len && ((uintptr_t)p & 7)) {
+		c = __builtin_ia32_crc32qi((u32)c, *p++);
+		len--;
+	}
+	while (len >= 8) {
+		u64 v;
+
+		memcpy(&v, p, 8);
+		c = __builtin_ia32_crc32di(c, v);
+		p += 8;
+		len -= 8;
+	}
+	while (len--)
+		c = __builtin_ia32_crc32qi((u32)c, *p++);
+	return (u32)c;
+}
+
+static int have_hw = -1;
+#endif
+
 u32 ssnap_crc32c(u32 crc, const void *buf, size_t len)
 {
 	const u8 *p = buf;
 
+#if defined(__x86_64__)
+	if (have_hw < 0)
+		have_hw = __builtin_cpu_supports("sse4.2");
+	if (have_hw)
+		return crc_hw(crc, p, len);
+#endif
 	if (!crc_ready)
 		crc_init();
 	while (len && ((uintptr_t)p & 7)) {
