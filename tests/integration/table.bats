@@ -347,7 +347,7 @@ snap_create() {
 	run dmsetup remove "$origin"
 	assert_failure
 	run dmsetup status "$origin"
-	assert_output --regexp "^0 $SZ s-snap-origin 1 1 ok ""
+	assert_output --regexp "^0 $SZ s-snap-origin 1 1 ok "
 	dmsetup remove "$snap"
 	run dmsetup remove "$origin"
 	assert_success
