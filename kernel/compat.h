@@ -20,6 +20,9 @@
 #include <linux/device-mapper.h>
 #include <linux/dm-io.h>
 #include <linux/dm-bufio.h>
+#include <linux/blkdev.h>
+#include <linux/err.h>
+#include <linux/file.h>
 
 /*
  * blk_mode_t (6.5): the mode dm_get_device() takes and
@@ -79,5 +82,54 @@ static inline void ssnap_bufio_prefetch(struct dm_bufio_client *c,
 #else
 #include <linux/crc32c.h>
 #endif
+
+/*
+ * A plain open of a block device by number, with no holder: it counts
+ * as an opener, so device-mapper refuses to remove an open mapped
+ * device, but unlike dm_get_device() it claims nothing and so does not
+ * collide with a mounted filesystem's exclusive claim.  The API changed
+ * three times: blkdev_get_by_dev() (mode fmode_t, then blk_mode_t with
+ * holder ops in 6.5), bdev_open_by_dev() (6.7), bdev_file_open_by_dev()
+ * (6.9).
+ */
+struct ssnap_bdev_pin {
+#if defined(HAVE_BDEV_FILE_OPEN_BY_DEV)
+	struct file *file;
+#elif defined(HAVE_BDEV_OPEN_BY_DEV)
+	struct bdev_handle *handle;
+#else
+	struct block_device *bdev;
+#endif
+};
+
+static inline int ssnap_bdev_pin_open(dev_t dev, struct ssnap_bdev_pin *pin)
+{
+#if defined(HAVE_BDEV_FILE_OPEN_BY_DEV)
+	pin->file = bdev_file_open_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
+	return PTR_ERR_OR_ZERO(pin->file);
+#elif defined(HAVE_BDEV_OPEN_BY_DEV)
+	pin->handle = bdev_open_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
+	return PTR_ERR_OR_ZERO(pin->handle);
+#elif defined(HAVE_BLK_MODE_T)
+	pin->bdev = blkdev_get_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
+	return PTR_ERR_OR_ZERO(pin->bdev);
+#else
+	pin->bdev = blkdev_get_by_dev(dev, FMODE_READ, NULL);
+	return PTR_ERR_OR_ZERO(pin->bdev);
+#endif
+}
+
+static inline void ssnap_bdev_pin_close(struct ssnap_bdev_pin *pin)
+{
+#if defined(HAVE_BDEV_FILE_OPEN_BY_DEV)
+	fput(pin->file);
+#elif defined(HAVE_BDEV_OPEN_BY_DEV)
+	bdev_release(pin->handle);
+#elif defined(HAVE_BLK_MODE_T)
+	blkdev_put(pin->bdev, NULL);
+#else
+	blkdev_put(pin->bdev, FMODE_READ);
+#endif
+}
 
 #endif /* SSNAP_COMPAT_H */

@@ -6,8 +6,13 @@
  *   s-snap-origin <origin_dev> <cow_dev> S <chunk_sectors>
  *                 [<#feature args> <feature>...]
  *
- * <chunk_sectors> is a power of two from 8 to 2048.  No feature is
- * defined yet.  The data path lives in dm-ssnap-pool.c.
+ * <chunk_sectors> is a power of two from 8 to 2048.  One feature is
+ * defined:
+ *
+ *   error_if_full   when the store is full, refuse origin writes that
+ *                   need a copy (-ENOSPC) instead of dropping snapshots
+ *
+ * The data path lives in dm-ssnap-pool.c.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -27,6 +32,7 @@ struct ssnap_origin {
 	struct dm_dev *cow;
 	struct ssnap_shared *shared;
 	unsigned int chunk_sectors;
+	bool error_if_full;
 };
 
 static int parse_chunk_sectors(const char *arg, unsigned int *chunk,
@@ -50,9 +56,13 @@ static int parse_chunk_sectors(const char *arg, unsigned int *chunk,
 	return 0;
 }
 
-/* One feature word.  None is defined yet. */
+/* One feature word. */
 static int parse_feature(struct ssnap_origin *o, const char *word)
 {
+	if (!strcasecmp(word, "error_if_full")) {
+		o->error_if_full = true;
+		return 0;
+	}
 	return -EINVAL;
 }
 
@@ -190,7 +200,7 @@ static int origin_map(struct dm_target *ti, struct bio *bio)
 	struct ssnap_origin *o = ti->private;
 
 	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
-	return ssnap_pool_map(o->shared->pool, bio, SSNAP_ORIGIN);
+	return ssnap_pool_map(o->shared->pool, bio, NULL);
 }
 
 static int origin_end_io(struct dm_target *ti, struct bio *bio,
@@ -213,7 +223,7 @@ static void origin_resume(struct dm_target *ti)
 {
 	struct ssnap_origin *o = ti->private;
 
-	ssnap_pool_resume(o->shared->pool);
+	ssnap_pool_resume(o->shared->pool, o->error_if_full);
 }
 
 static void origin_status(struct dm_target *ti, status_type_t type,
@@ -230,11 +240,15 @@ static void origin_status(struct dm_target *ti, status_type_t type,
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s S %u", o->origin->name, o->cow->name,
 		       o->chunk_sectors);
+		if (o->error_if_full)
+			DMEMIT(" 1 error_if_full");
 		break;
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",origin_name=%s,cow_name=%s,store_type=S,chunk_sectors=%u;",
-		       o->origin->name, o->cow->name, o->chunk_sectors);
+		DMEMIT(",origin_name=%s,cow_name=%s,store_type=S",
+		       o->origin->name, o->cow->name);
+		DMEMIT(",chunk_sectors=%u,error_if_full=%c;", o->chunk_sectors,
+		       o->error_if_full ? 'y' : 'n');
 		break;
 	}
 }

@@ -16,6 +16,12 @@
  * origin.  Creating or deleting a snapshot quiesces: writes are held,
  * writes in flight to the origin and copies in flight drain, the change
  * commits, writes resume.
+ *
+ * A full store (an origin write's copy finds no space) drops whole
+ * snapshots, lowest priority first, then oldest, as Zumastor's "squash"
+ * did: the write waits in full_wait until no copy is in flight, the
+ * worker drops a snapshot, reclaims its space at once and retries.  With
+ * the error_if_full feature the write fails with -ENOSPC instead.
  */
 #include <linux/dm-kcopyd.h>
 #include <linux/hash.h>
@@ -31,9 +37,12 @@
 
 #define SSNAP_GC_BUDGET		512
 #define SSNAP_JOB_RESERVE	64
+/* Reclaim after a drop stops once this many chunks are free. */
+#define SSNAP_ROOM_CHUNKS	64
 
 #define PB_COUNTED	BIT(0)	/* counted in origin_writes */
 #define PB_TRACKED	BIT(1)	/* counted in track[] */
+#define PB_SNAP_IO	BIT(2)	/* counted in snap_ios */
 
 struct ssnap_job {
 	struct hlist_node hash;
@@ -42,12 +51,6 @@ struct ssnap_job {
 	struct ssnap_plan plan;
 	struct bio_list bios;		/* the first bio, then waiters */
 	int error;
-};
-
-struct ssnap_active {
-	struct list_head list;
-	u32 id;
-	u32 refs;
 };
 
 /* ------------------------------------------------------------------ */
@@ -144,6 +147,7 @@ int ssnap_pool_create(struct block_device *origin, struct block_device *cow,
 	spin_lock_init(&p->bio_lock);
 	bio_list_init(&p->deferred);
 	bio_list_init(&p->held);
+	bio_list_init(&p->full_wait);
 	INIT_LIST_HEAD(&p->done);
 	INIT_LIST_HEAD(&p->committing);
 	INIT_LIST_HEAD(&p->reader_wait);
@@ -154,6 +158,7 @@ int ssnap_pool_create(struct block_device *origin, struct block_device *cow,
 		atomic_set(&p->track[i], 0);
 	atomic_set(&p->origin_writes, 0);
 	atomic_set(&p->jobs_inflight, 0);
+	atomic_set(&p->snap_ios, 0);
 	init_waitqueue_head(&p->quiesce_wait);
 	INIT_WORK(&p->worker, do_worker);
 	INIT_DELAYED_WORK(&p->reclaim, do_reclaim);
@@ -282,14 +287,16 @@ static void error_bio(struct bio *bio, int err)
 	bio_endio(bio);
 }
 
-int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio, u32 label)
+int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio,
+		   struct ssnap_active *snap)
 {
 	struct ssnap_bio *pb = pb_of(bio);
 
-	pb->label = label;
+	pb->label = snap ? snap->label : SSNAP_ORIGIN;
+	pb->snap = snap;
 	pb->flags = 0;
 	pb->chunk = 0;
-	if (label == SSNAP_ORIGIN) {
+	if (!snap) {
 		if (!bio_sectors(bio) || bio_data_dir(bio) == READ) {
 			remap_origin(p, bio);
 			return DM_MAPIO_REMAPPED;
@@ -310,7 +317,7 @@ int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio, u32 label)
 		defer_bio(p, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
-	if (READ_ONCE(p->failed)) {
+	if (READ_ONCE(p->failed) || READ_ONCE(snap->dropped)) {
 		error_bio(bio, -EIO);
 		return DM_MAPIO_SUBMITTED;
 	}
@@ -337,6 +344,19 @@ void ssnap_pool_end_io(struct ssnap_pool *p, struct bio *bio)
 		if (atomic_dec_and_test(&p->track[hash_64(pb->chunk, 8)]))
 			queue_work(p->wq, &p->worker);
 	}
+	if (pb->flags & PB_SNAP_IO) {
+		pb->flags &= ~PB_SNAP_IO;
+		if (atomic_dec_and_test(&p->snap_ios))
+			wake_up(&p->quiesce_wait);
+	}
+}
+
+/* A snapshot bio goes to a device: counted until it ends. */
+static void submit_snap_io(struct ssnap_pool *p, struct bio *bio)
+{
+	pb_of(bio)->flags |= PB_SNAP_IO;
+	atomic_inc(&p->snap_ios);
+	submit_bio_noacct(bio);
 }
 
 /* ------------------------------------------------------------------ */
@@ -492,6 +512,12 @@ static void origin_write(struct ssnap_pool *p, struct bio *bio)
 		mutex_lock(&p->lock);
 		r = ssnap_plan_write(p->store, SSNAP_ORIGIN, chunk, &plan);
 		mutex_unlock(&p->lock);
+		if (r == -ENOSPC && !READ_ONCE(p->error_if_full)) {
+			/* do_worker() makes room, then retries it. */
+			bio_list_add(&p->full_wait, bio);
+			p->need_room = true;
+			return;
+		}
 		if (r == -ENOSPC) {
 			DMERR_LIMIT("%pg: store full: origin write refused",
 				    p->cow_bdev);
@@ -547,7 +573,7 @@ static void snap_read(struct ssnap_pool *p, struct bio *bio)
 		error_bio(bio, m);
 		return;
 	}
-	submit_bio_noacct(bio);
+	submit_snap_io(p, bio);
 }
 
 static void snap_write(struct ssnap_pool *p, struct bio *bio)
@@ -584,7 +610,7 @@ static void snap_write(struct ssnap_pool *p, struct bio *bio)
 		return;
 	}
 	remap_cow(p, bio, plan.own);
-	submit_bio_noacct(bio);
+	submit_snap_io(p, bio);
 }
 
 static void process_bio(struct ssnap_pool *p, struct bio *bio)
@@ -603,12 +629,88 @@ static void process_bio(struct ssnap_pool *p, struct bio *bio)
 	}
 	if (pb->label == SSNAP_ORIGIN)
 		origin_write(p, bio);
-	else if (READ_ONCE(p->failed))
+	else if (READ_ONCE(p->failed) || pb->snap->dropped)
 		error_bio(bio, -EIO);
 	else if (write)
 		snap_write(p, bio);
 	else
 		snap_read(p, bio);
+}
+
+/*
+ * The snapshot a full store drops first: the lowest priority, then the
+ * oldest, then the lowest id.  -ENOENT when there is none.
+ */
+static int pick_victim(struct ssnap_pool *p, struct ssnap_snap_info *victim)
+{
+	struct ssnap_snap_info info;
+	u32 i, n = ssnap_nr_snapshots(p->store);
+	bool found = false;
+
+	for (i = 0; i < n; i++) {
+		if (ssnap_snapshot_get(p->store, i, &info))
+			continue;
+		if (found && (info.priority > victim->priority ||
+			      (info.priority == victim->priority &&
+			       info.ctime >= victim->ctime)))
+			continue;
+		*victim = info;
+		found = true;
+	}
+	return found ? 0 : -ENOENT;
+}
+
+static void send_event(struct ssnap_pool *p, const char *what, u32 id);
+
+/*
+ * Drop one snapshot and reclaim its space now, until some room is free
+ * or nothing is left to reclaim.  Devices of the snapshot fail from now
+ * on; their bios in flight end first, since their COW blocks are about
+ * to be reused.  0, or -ENOSPC when no snapshot is left to drop.
+ */
+static int make_room(struct ssnap_pool *p)
+{
+	struct ssnap_snap_info victim;
+	struct ssnap_active *a;
+	struct ssnap_usage u;
+	int r;
+
+	mutex_lock(&p->lock);
+	r = pick_victim(p, &victim);
+	if (r) {
+		mutex_unlock(&p->lock);
+		DMERR_LIMIT("%pg: store full, no snapshot left to drop: origin write refused",
+			    p->cow_bdev);
+		return -ENOSPC;
+	}
+	list_for_each_entry(a, &p->active, list)
+		if (a->id == victim.id && !a->dropped)
+			WRITE_ONCE(a->dropped, true);
+	mutex_unlock(&p->lock);
+	/* Only the worker maps snapshot bios to devices: no new ones. */
+	wait_event(p->quiesce_wait, !atomic_read(&p->snap_ios));
+
+	mutex_lock(&p->lock);
+	r = ssnap_snapshot_delete(p->store, victim.id);
+	if (!r)
+		r = ssnap_commit(p->store);
+	do {
+		if (r < 0)
+			break;
+		r = ssnap_gc(p->store, SSNAP_GC_BUDGET);
+		ssnap_usage(p->store, &u);
+	} while (r > 0 && u.free_chunks < SSNAP_ROOM_CHUNKS);
+	mutex_unlock(&p->lock);
+	if (r < 0) {
+		pool_fail(p, "dropping a snapshot to make room failed", r);
+		return 0;	/* the writes go on; snapshots fail */
+	}
+	DMWARN("%pg: store full: dropped snapshot %u (priority %u)",
+	       p->cow_bdev, victim.id, victim.priority);
+	send_event(p, "drop", victim.id);
+	if (r > 0)
+		queue_delayed_work(p->wq, &p->reclaim, 0);
+	return 0;
 }
 
 static void do_worker(struct work_struct *w)
@@ -655,6 +757,24 @@ static void do_worker(struct work_struct *w)
 	}
 	while ((bio = bio_list_pop(&bios)))
 		process_bio(p, bio);
+
+	/* Room is made with no copy in flight: their plans hold space. */
+	if (p->need_room && !atomic_read(&p->jobs_inflight) &&
+	    !READ_ONCE(p->quiescing)) {
+		p->need_room = false;
+		r = make_room(p);
+		bio_list_merge(&bios, &p->full_wait);
+		bio_list_init(&p->full_wait);
+		while ((bio = bio_list_pop(&bios))) {
+			if (r)
+				error_bio(bio, r);
+			else
+				process_bio(p, bio);
+		}
+		/* Still full: the next pass drops another snapshot. */
+		if (p->need_room)
+			queue_work(p->wq, &p->worker);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -682,8 +802,9 @@ void ssnap_pool_suspend(struct ssnap_pool *p)
 	flush_workqueue(p->wq);
 }
 
-void ssnap_pool_resume(struct ssnap_pool *p)
+void ssnap_pool_resume(struct ssnap_pool *p, bool error_if_full)
 {
+	WRITE_ONCE(p->error_if_full, error_if_full);
 	queue_delayed_work(p->wq, &p->reclaim, 0);
 }
 
@@ -706,23 +827,26 @@ static void do_reclaim(struct work_struct *w)
 /* ------------------------------------------------------------------ */
 /* Active snapshot devices.                                            */
 
+/* The live (not dropped) entry of snapshot id, or NULL. */
 static struct ssnap_active *active_find(struct ssnap_pool *p, u32 id)
 {
 	struct ssnap_active *a;
 
 	list_for_each_entry(a, &p->active, list)
-		if (a->id == id)
+		if (a->id == id && !a->dropped)
 			return a;
 	return NULL;
 }
 
-int ssnap_pool_snap_get(struct ssnap_pool *p, u32 id, u32 *label)
+int ssnap_pool_snap_get(struct ssnap_pool *p, u32 id,
+			struct ssnap_active **out)
 {
 	struct ssnap_active *a;
+	u32 label;
 	int r;
 
 	mutex_lock(&p->lock);
-	r = ssnap_label_of(p->store, id, label);
+	r = ssnap_label_of(p->store, id, &label);
 	if (!r) {
 		a = active_find(p, id);
 		if (a) {
@@ -731,6 +855,7 @@ int ssnap_pool_snap_get(struct ssnap_pool *p, u32 id, u32 *label)
 			a = kzalloc(sizeof(*a), GFP_KERNEL);
 			if (a) {
 				a->id = id;
+				a->label = label;
 				a->refs = 1;
 				list_add(&a->list, &p->active);
 			} else {
@@ -739,16 +864,15 @@ int ssnap_pool_snap_get(struct ssnap_pool *p, u32 id, u32 *label)
 		}
 	}
 	mutex_unlock(&p->lock);
+	if (!r)
+		*out = a;
 	return r;
 }
 
-void ssnap_pool_snap_put(struct ssnap_pool *p, u32 id)
+void ssnap_pool_snap_put(struct ssnap_pool *p, struct ssnap_active *a)
 {
-	struct ssnap_active *a;
-
 	mutex_lock(&p->lock);
-	a = active_find(p, id);
-	if (a && !--a->refs) {
+	if (!--a->refs) {
 		list_del(&a->list);
 		kfree(a);
 	}
@@ -1026,22 +1150,18 @@ void ssnap_pool_status(struct ssnap_pool *p, char *result,
 	*szp = sz;
 }
 
-/* <state> <label> */
-void ssnap_pool_snap_status(struct ssnap_pool *p, u32 id, char *result,
-			    unsigned int maxlen, unsigned int *szp)
+/* "Active <label>", "Dropped" (store full) or "Fail" (store failed). */
+void ssnap_pool_snap_status(struct ssnap_pool *p, struct ssnap_active *a,
+			    char *result, unsigned int maxlen,
+			    unsigned int *szp)
 {
 	unsigned int sz = *szp;
-	u32 label = 0;
-	int r;
 
-	mutex_lock(&p->lock);
-	r = ssnap_label_of(p->store, id, &label);
-	mutex_unlock(&p->lock);
 	if (READ_ONCE(p->failed))
 		DMEMIT("Fail");
-	else if (r)
-		DMEMIT("Invalid");
+	else if (READ_ONCE(a->dropped))
+		DMEMIT("Dropped");
 	else
-		DMEMIT("Active %u", label);
+		DMEMIT("Active %u", a->label);
 	*szp = sz;
 }

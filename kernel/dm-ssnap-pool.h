@@ -38,11 +38,26 @@
 
 struct dm_kcopyd_client;
 
+/*
+ * A snapshot with s-snap devices: one per snapshot id and store, shared
+ * by the devices of that id, under the pool's lock.  A snapshot dropped
+ * to make room (store full) keeps its entry, marked dropped, until its
+ * last device goes: those devices fail every I/O from then on.
+ */
+struct ssnap_active {
+	struct list_head list;
+	u32 id;
+	u32 label;
+	u32 refs;
+	bool dropped;
+};
+
 /* Per-bio data of both targets. */
 struct ssnap_bio {
 	u32 label;		/* SSNAP_ORIGIN or a snapshot's label */
 	u8 flags;
 	u64 chunk;
+	struct ssnap_active *snap;	/* NULL for the origin */
 };
 
 struct ssnap_pool {
@@ -57,6 +72,8 @@ struct ssnap_pool {
 	u64 nr_chunks;
 	struct gendisk *disk;		/* the origin's, for uevents */
 	bool failed;			/* copies stopped: snapshots error */
+	bool error_if_full;		/* full store: refuse, do not drop */
+	bool need_room;			/* full_wait has writes */
 
 	/* snapshot ids with an active s-snap device (under lock) */
 	struct list_head active;
@@ -72,6 +89,7 @@ struct ssnap_pool {
 	struct list_head done;
 	/* worker only */
 	struct bio_list held;		/* writes held while quiescing */
+	struct bio_list full_wait;	/* origin writes waiting for room */
 	struct list_head committing;
 	struct list_head reader_wait;
 	struct hlist_head jobs[SSNAP_JOB_BUCKETS];
@@ -81,6 +99,7 @@ struct ssnap_pool {
 
 	atomic_t origin_writes;		/* in flight to the origin */
 	atomic_t jobs_inflight;
+	atomic_t snap_ios;		/* snapshot bios in flight, remapped */
 	atomic_t track[SSNAP_TRACK_BUCKETS];	/* snapshot reads of origin */
 	bool quiescing;
 	wait_queue_head_t quiesce_wait;
@@ -94,17 +113,24 @@ int ssnap_pool_message(struct ssnap_pool *p, unsigned int argc, char **argv,
 		       char *result, unsigned int maxlen);
 void ssnap_pool_status(struct ssnap_pool *p, char *result,
 		       unsigned int maxlen, unsigned int *szp);
-void ssnap_pool_snap_status(struct ssnap_pool *p, u32 id, char *result,
-			    unsigned int maxlen, unsigned int *szp);
+void ssnap_pool_snap_status(struct ssnap_pool *p, struct ssnap_active *a,
+			    char *result, unsigned int maxlen,
+			    unsigned int *szp);
 
 /* An s-snap device of snapshot id appears or goes away. */
-int ssnap_pool_snap_get(struct ssnap_pool *p, u32 id, u32 *label);
-void ssnap_pool_snap_put(struct ssnap_pool *p, u32 id);
+int ssnap_pool_snap_get(struct ssnap_pool *p, u32 id,
+			struct ssnap_active **out);
+void ssnap_pool_snap_put(struct ssnap_pool *p, struct ssnap_active *a);
 
-/* bio->bi_iter.bi_sector must already be relative to the target. */
-int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio, u32 label);
+/*
+ * bio->bi_iter.bi_sector must already be relative to the target; snap
+ * is NULL for the origin, else the s-snap's snapshot.
+ */
+int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio,
+		   struct ssnap_active *snap);
 void ssnap_pool_end_io(struct ssnap_pool *p, struct bio *bio);
 void ssnap_pool_suspend(struct ssnap_pool *p);
-void ssnap_pool_resume(struct ssnap_pool *p);
+/* Resume with the store-full policy of the table being resumed. */
+void ssnap_pool_resume(struct ssnap_pool *p, bool error_if_full);
 
 #endif /* DM_SSNAP_POOL_H */

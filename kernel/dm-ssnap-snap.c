@@ -10,16 +10,17 @@
  * 32-bit number: a snapshot that exists in the store.
  *
  * A snapshot must not lose its s-snap-origin, but a destructor cannot
- * fail, so the refusal comes before it: the s-snap holds the
- * s-snap-origin's mapped device open (as a table device, which also
- * shows in "dmsetup deps" and sysfs holders).  device-mapper refuses to
- * remove an open device, so "dmsetup remove" of the origin fails with
- * EBUSY while any s-snap of it exists.  The s-snap also holds a
- * reference on the registry entry, which thus outlives a table that
- * replaces the s-snap-origin's (a reload to another target type).
+ * fail, so the refusal comes before it: the s-snap keeps the
+ * s-snap-origin's mapped device open.  device-mapper refuses to remove
+ * an open device, so "dmsetup remove" of the origin fails with EBUSY
+ * while any s-snap of it exists.  The open is a plain one, not a table
+ * device's exclusive claim (dm_get_device()): the origin's filesystem
+ * is usually mounted, and a mount's claim and a table's cannot both be
+ * held.  The s-snap also holds a reference on the registry entry, which
+ * thus outlives a table that replaces the s-snap-origin's (a reload to
+ * another target type).
  */
 #include <linux/bio.h>
-#include <linux/kdev_t.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -28,16 +29,15 @@
 
 struct ssnap_snap {
 	struct dm_dev *origin;
-	struct dm_dev *origin_md;	/* the s-snap-origin, held open */
+	struct ssnap_bdev_pin origin_md; /* the s-snap-origin, held open */
 	struct ssnap_shared *shared;
+	struct ssnap_active *snap;
 	u32 id;
-	u32 label;
 };
 
 static int snap_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	blk_mode_t mode = dm_table_get_mode(ti->table);
-	char md_name[32];
 	struct ssnap_snap *s;
 	dev_t md_dev;
 	u32 id;
@@ -81,15 +81,13 @@ static int snap_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto err_put_shared;
 	}
 
-	snprintf(md_name, sizeof(md_name), "%u:%u", MAJOR(md_dev),
-		 MINOR(md_dev));
-	r = dm_get_device(ti, md_name, mode, &s->origin_md);
+	r = ssnap_bdev_pin_open(md_dev, &s->origin_md);
 	if (r) {
 		ti->error = SSNAP_EORIGIN_MD_OPEN;
 		goto err_put_shared;
 	}
 
-	r = ssnap_pool_snap_get(s->shared->pool, id, &s->label);
+	r = ssnap_pool_snap_get(s->shared->pool, id, &s->snap);
 	if (r) {
 		ti->error = r == -ENOENT ? SSNAP_ENO_SNAPSHOT : SSNAP_ENOMEM;
 		goto err_put_origin_md;
@@ -107,9 +105,9 @@ static int snap_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	return 0;
 
 err_snap_put:
-	ssnap_pool_snap_put(s->shared->pool, id);
+	ssnap_pool_snap_put(s->shared->pool, s->snap);
 err_put_origin_md:
-	dm_put_device(ti, s->origin_md);
+	ssnap_bdev_pin_close(&s->origin_md);
 err_put_shared:
 	ssnap_shared_put(s->shared);
 err_put_origin:
@@ -123,8 +121,8 @@ static void snap_dtr(struct dm_target *ti)
 {
 	struct ssnap_snap *s = ti->private;
 
-	ssnap_pool_snap_put(s->shared->pool, s->id);
-	dm_put_device(ti, s->origin_md);
+	ssnap_pool_snap_put(s->shared->pool, s->snap);
+	ssnap_bdev_pin_close(&s->origin_md);
 	ssnap_shared_put(s->shared);
 	dm_put_device(ti, s->origin);
 	kfree(s);
@@ -135,7 +133,7 @@ static int snap_map(struct dm_target *ti, struct bio *bio)
 	struct ssnap_snap *s = ti->private;
 
 	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
-	return ssnap_pool_map(s->shared->pool, bio, s->label);
+	return ssnap_pool_map(s->shared->pool, bio, s->snap);
 }
 
 static int snap_end_io(struct dm_target *ti, struct bio *bio,
@@ -156,7 +154,7 @@ static void snap_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		ssnap_pool_snap_status(s->shared->pool, s->id, result, maxlen,
+		ssnap_pool_snap_status(s->shared->pool, s->snap, result, maxlen,
 				       &sz);
 		break;
 	case STATUSTYPE_TABLE:

@@ -15,7 +15,7 @@
 #define SSNAP_SECTORS_PER_BLOCK	(SSNAP_BLOCK_SIZE >> 9)
 
 /* "SSNAPSTR" read as a little-endian 64-bit number. */
-#define SSNAP_MAGIC		0x525453504e415353ULL
+#define SSNAP_MAGIC		0x52545350414e5353ULL
 #define SSNAP_VERSION		1
 
 /*
