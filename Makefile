@@ -12,7 +12,8 @@
 #   make dkms-check      dkms add/build into a throwaway tree, both kernels
 #   make vmtest [K=6.1|6.12|all] [T=tests/integration/x.bats]
 #   make check           all of the above; ends with "N passed, N failed"
-#   make demo            the seed's walk-through in a VM
+#   make demo            the seed's walk-through, then ssnap(8)'s
+#                        example, in a VM
 
 VERSION := $(shell cat VERSION)
 KVER ?= $(shell uname -r)
@@ -57,8 +58,10 @@ vmtest:
 check:
 	tests/check
 
+DEMO_K = $(if $(filter all,$(K)),6.12,$(K))
 demo: deps
-	tests/vm/run -k $(if $(filter all,$(K)),6.12,$(K)) -- $(CURDIR)/tests/demo/seed-walkthrough
+	tests/vm/run -k $(DEMO_K) -- $(CURDIR)/tests/demo/seed-walkthrough
+	tests/vm/run -k $(DEMO_K) -- $(CURDIR)/tests/demo/ssnap-workflow
 
 deps:
 	scripts/install-deps
