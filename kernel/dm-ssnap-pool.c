@@ -1034,27 +1034,56 @@ static int snapshot_list(struct ssnap_pool *p, char *result,
 	return 1;
 }
 
-/* One line per live snapshot: <id> <exclusive chunks> <shared chunks> */
+/*
+ * One line per live snapshot: <id> <exclusive chunks> <shared chunks>.
+ * The walk covers the whole exception tree, in steps, so that I/O does
+ * not wait on the lock for all of it; a snapshot created or deleted
+ * meanwhile starts it again.
+ */
+#define SSNAP_USAGE_STEP	1024
+#define SSNAP_USAGE_TRIES	8
+
 static int snapshot_usage(struct ssnap_pool *p, char *result,
 			  unsigned int maxlen)
 {
-	struct ssnap_snap_usage *u;
-	unsigned int sz = 0;
-	int i, n;
+	struct ssnap_usage_walk *w = NULL;
+	struct ssnap_snap_usage *u = NULL;
+	unsigned int sz = 0, tries = 0;
+	int i, n, r;
 
-	mutex_lock(&p->lock);
-	n = ssnap_nr_snapshots(p->store);
-	u = kvcalloc(n + 1, sizeof(*u), GFP_KERNEL);
-	if (!u) {
+	do {
+		mutex_lock(&p->lock);
+		if (!w) {
+			w = ssnap_usage_walk_start(p->store);
+			if (!w) {
+				mutex_unlock(&p->lock);
+				return -ENOMEM;
+			}
+		}
+		r = ssnap_usage_walk_step(p->store, w, SSNAP_USAGE_STEP);
+		if (!r) {
+			n = ssnap_nr_snapshots(p->store);
+			u = kvcalloc(n + 1, sizeof(*u), GFP_NOIO);
+			r = u ? ssnap_usage_walk_result(p->store, w, u, n) :
+				-ENOMEM;
+		}
 		mutex_unlock(&p->lock);
-		return -ENOMEM;
-	}
-	n = ssnap_snapshot_usage(p->store, u, n);
-	mutex_unlock(&p->lock);
-	for (i = 0; i < n; i++)
-		DMEMIT("%u %llu %llu\n", u[i].id, u[i].exclusive, u[i].shared);
+		if (r == -EAGAIN && ++tries < SSNAP_USAGE_TRIES) {
+			ssnap_usage_walk_free(w);
+			w = NULL;
+			r = 1;
+		}
+		cond_resched();
+	} while (r > 0);
+	ssnap_usage_walk_free(w);
+	if (r >= 0)
+		for (i = 0, n = r; i < n; i++)
+			DMEMIT("%u %llu %llu\n", u[i].id, u[i].exclusive,
+			       u[i].shared);
 	kvfree(u);
-	return n < 0 ? n : 1;
+	if (r == -EAGAIN)
+		DMERR("message: snapshots changed too often to count their space");
+	return r < 0 ? r : 1;
 }
 
 static const char *pool_state(struct ssnap_pool *p, u32 sb_flags)

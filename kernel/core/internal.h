@@ -108,6 +108,7 @@ struct ssnap_store {
 	/* snapshots: live ones by id, their labels sorted, deleting ones */
 	struct ssnap_mem_snap *live;
 	u32 nr_live, cap_live;
+	u32 live_gen;			/* changes whenever live does */
 	u32 *labels;
 	u32 cap_labels;
 	struct ssnap_mem_snap *dead;

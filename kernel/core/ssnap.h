@@ -348,6 +348,24 @@ struct ssnap_snap_usage {
 int ssnap_snapshot_usage(struct ssnap_store *s, struct ssnap_snap_usage *u,
 			 u32 max);
 
+/*
+ * The same walk in steps, for a caller that must not hold its lock over
+ * a whole tree (the kernel: I/O waits on that lock).  start (NULL: no
+ * memory); step looks at up to `budget` chunks and returns 1 while more
+ * remain, 0 when done, -EAGAIN once a snapshot was created or deleted
+ * since start (begin again), or an errno; result fills `u` as
+ * ssnap_snapshot_usage() does.  Copies made or reclaimed between steps
+ * are counted as the walk finds them: the figures are as exact as the
+ * moment allows, never from a snapshot set that no longer exists.
+ */
+struct ssnap_usage_walk;
+struct ssnap_usage_walk *ssnap_usage_walk_start(struct ssnap_store *s);
+int ssnap_usage_walk_step(struct ssnap_store *s, struct ssnap_usage_walk *w,
+			  u32 budget);
+int ssnap_usage_walk_result(struct ssnap_store *s, struct ssnap_usage_walk *w,
+			    struct ssnap_snap_usage *u, u32 max);
+void ssnap_usage_walk_free(struct ssnap_usage_walk *w);
+
 /* Calls fn for every chunk that differs between labels a and b. */
 int ssnap_diff(struct ssnap_store *s, u32 label_a, u32 label_b,
 	       int (*fn)(void *ctx, u64 chunk), void *ctx);

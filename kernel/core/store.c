@@ -223,6 +223,7 @@ static int live_insert(struct ssnap_store *s, const struct ssnap_mem_snap *m)
 		(s->nr_live - i) * sizeof(*s->labels));
 	s->labels[i] = m->label;
 	s->nr_live++;
+	s->live_gen++;
 	return 0;
 }
 
@@ -235,6 +236,7 @@ static void live_remove(struct ssnap_store *s, u32 idx)
 	memmove(&s->live[idx], &s->live[idx + 1],
 		(s->nr_live - idx - 1) * sizeof(*s->live));
 	s->nr_live--;
+	s->live_gen++;
 }
 
 static int dead_add(struct ssnap_store *s, const struct ssnap_mem_snap *m)
@@ -1380,43 +1382,115 @@ static int usage_chunk(struct ssnap_store *s, void *ctx)
 	return 0;
 }
 
-int ssnap_snapshot_usage(struct ssnap_store *s, struct ssnap_snap_usage *u,
-			 u32 max)
-{
+struct ssnap_usage_walk {
 	struct usage_ctx c;
-	u32 i, n = s->nr_live;
-	s64 run = 0;
-	int r = -ENOMEM;
+	u32 n;			/* live snapshots when the walk began */
+	u32 gen;		/* s->live_gen then */
+	u64 chunk;		/* the next chunk to look at */
+	bool done;
+};
 
-	c.diff = ssnap_alloc_array(n + 1, sizeof(*c.diff));
-	c.excl = ssnap_alloc_array(n + 1, sizeof(*c.excl));
-	c.by_label = ssnap_alloc_array(n + 1, sizeof(*c.by_label));
-	if (!c.diff || !c.excl || !c.by_label)
-		goto out;
-	memset(c.diff, 0, (n + 1) * sizeof(*c.diff));
-	memset(c.excl, 0, (n + 1) * sizeof(*c.excl));
+void ssnap_usage_walk_free(struct ssnap_usage_walk *w)
+{
+	if (!w)
+		return;
+	ssnap_free_array(w->c.diff);
+	ssnap_free_array(w->c.excl);
+	ssnap_free_array(w->c.by_label);
+	ssnap_free(w);
+}
+
+struct ssnap_usage_walk *ssnap_usage_walk_start(struct ssnap_store *s)
+{
+	struct ssnap_usage_walk *w = ssnap_zalloc(sizeof(*w));
+	u32 i, n = s->nr_live;
+
+	if (!w)
+		return NULL;
+	w->n = n;
+	w->gen = s->live_gen;
+	w->c.diff = ssnap_alloc_array(n + 1, sizeof(*w->c.diff));
+	w->c.excl = ssnap_alloc_array(n + 1, sizeof(*w->c.excl));
+	w->c.by_label = ssnap_alloc_array(n + 1, sizeof(*w->c.by_label));
+	if (!w->c.diff || !w->c.excl || !w->c.by_label) {
+		ssnap_usage_walk_free(w);
+		return NULL;
+	}
+	memset(w->c.diff, 0, (n + 1) * sizeof(*w->c.diff));
+	memset(w->c.excl, 0, (n + 1) * sizeof(*w->c.excl));
 	for (i = 0; i < n; i++)
-		c.by_label[label_lb(s, s->live[i].label)] = i;
-	r = exc_walk(s, usage_chunk, &c);
-	if (r)
-		goto out;
+		w->c.by_label[label_lb(s, s->live[i].label)] = i;
+	return w;
+}
+
+int ssnap_usage_walk_step(struct ssnap_store *s, struct ssnap_usage_walk *w,
+			  u32 budget)
+{
+	u64 chunk;
+	int r;
+
+	if (w->gen != s->live_gen)
+		return -EAGAIN;
+	for (; !w->done && budget; budget--) {
+		r = exc_load_chunk(s, w->chunk);
+		if (r == -ENODATA) {
+			w->done = true;
+			break;
+		}
+		if (r)
+			return r;
+		chunk = s->cx[0].chunk;
+		r = usage_chunk(s, &w->c);
+		if (r)
+			return r;
+		if (chunk == ~0ULL)
+			w->done = true;
+		else
+			w->chunk = chunk + 1;
+	}
+	return w->done ? 0 : 1;
+}
+
+int ssnap_usage_walk_result(struct ssnap_store *s, struct ssnap_usage_walk *w,
+			    struct ssnap_snap_usage *u, u32 max)
+{
+	u32 i, n = w->n;
+	s64 run = 0;
+
+	if (w->gen != s->live_gen)
+		return -EAGAIN;
+	if (!w->done)
+		return -EINVAL;
 	for (i = 0; i < n && i < max; i++) {
 		u[i].id = s->live[i].id;
-		u[i].exclusive = c.excl[i];
+		u[i].exclusive = w->c.excl[i];
 		u[i].shared = 0;
 	}
 	for (i = 0; i < n; i++) {
-		u32 li = c.by_label[i];
+		u32 li = w->c.by_label[i];
 
-		run += c.diff[i];
+		run += w->c.diff[i];
 		if (li < max)
 			u[li].shared = (u64)run;
 	}
-	r = (int)ssnap_min(n, max);
-out:
-	ssnap_free_array(c.diff);
-	ssnap_free_array(c.excl);
-	ssnap_free_array(c.by_label);
+	return (int)ssnap_min(n, max);
+}
+
+int ssnap_snapshot_usage(struct ssnap_store *s, struct ssnap_snap_usage *u,
+			 u32 max)
+{
+	struct ssnap_usage_walk *w = ssnap_usage_walk_start(s);
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	do {
+		r = ssnap_usage_walk_step(s, w, 4096);
+		ssnap_cond_resched();
+	} while (r > 0);
+	if (!r)
+		r = ssnap_usage_walk_result(s, w, u, max);
+	ssnap_usage_walk_free(w);
 	return r;
 }
 

@@ -639,6 +639,54 @@ static void test_snapshot_usage(void **state)
 	fx_done(&f);
 }
 
+/*
+ * The usage walk in steps of one chunk gives what the whole walk gives,
+ * and a walk across a snapshot create or delete says to begin again.
+ */
+static void test_snapshot_usage_steps(void **state)
+{
+	struct ssnap_snap_usage u[64], v[64];
+	struct ssnap_usage_walk *w;
+	struct fx f;
+	int n, r, steps = 0;
+	u32 i;
+
+	(void)state;
+	fx_init(&f, 2048, 32, 8, 0);
+	history(&f, 5, 400);
+	n = ssnap_snapshot_usage(f.s, u, 64);
+	assert_true(n > 0);
+
+	w = ssnap_usage_walk_start(f.s);
+	assert_non_null(w);
+	assert_int_equal(ssnap_usage_walk_result(f.s, w, v, 64), -EINVAL);
+	while ((r = ssnap_usage_walk_step(f.s, w, 1)) == 1)
+		steps++;
+	assert_int_equal(r, 0);
+	assert_true(steps > 1);
+	assert_int_equal(ssnap_usage_walk_result(f.s, w, v, 64), n);
+	for (i = 0; i < (u32)n; i++) {
+		assert_int_equal(v[i].id, u[i].id);
+		assert_int_equal(v[i].exclusive, u[i].exclusive);
+		assert_int_equal(v[i].shared, u[i].shared);
+	}
+	ssnap_usage_walk_free(w);
+
+	w = ssnap_usage_walk_start(f.s);
+	assert_non_null(w);
+	assert_int_equal(ssnap_usage_walk_step(f.s, w, 1), 1);
+	assert_int_equal(ssnap_snapshot_create(f.s, 9999, NULL, 0, 1), 0);
+	assert_int_equal(ssnap_usage_walk_step(f.s, w, 1), -EAGAIN);
+	ssnap_usage_walk_free(w);
+	w = ssnap_usage_walk_start(f.s);
+	assert_non_null(w);
+	assert_int_equal(ssnap_snapshot_delete(f.s, 9999), 0);
+	assert_int_equal(ssnap_usage_walk_step(f.s, w, ~0U), -EAGAIN);
+	assert_int_equal(ssnap_usage_walk_result(f.s, w, v, 64), -EAGAIN);
+	ssnap_usage_walk_free(w);
+	fx_done(&f);
+}
+
 static void test_reopen(void **state)
 {
 	struct ssnap_usage a, b;
@@ -1240,6 +1288,7 @@ int main(void)
 		cmocka_unit_test(test_discard),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_snapshot_usage),
+		cmocka_unit_test(test_snapshot_usage_steps),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_big_chunks),
 		cmocka_unit_test(test_big_tree),
