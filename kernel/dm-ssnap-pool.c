@@ -125,6 +125,11 @@ static int pool_open_store(struct ssnap_pool *p, char **error)
 	}
 	if (le32_to_cpu(sb.flags) & SSNAP_SB_NEEDS_CHECK)
 		DMWARN("%pg: the store is marked needs_check", p->cow_bdev);
+	if (ssnap_failed(p->store)) {
+		DMERR("%pg: the store failed earlier: snapshots fail, the origin goes on",
+		      p->cow_bdev);
+		p->failed = true;
+	}
 	return 0;
 }
 
@@ -439,12 +444,26 @@ static void start_job(struct ssnap_pool *p, struct ssnap_plan *plan,
 	dm_kcopyd_copy(p->kc, &src, n, dests, 0, copy_done, job);
 }
 
+/*
+ * Snapshots fail from now on; origin writes go on without copies.  The
+ * store is marked failed on disk first, if the COW device still takes
+ * that write, so that a reopen does not show stale snapshots.
+ */
 static void pool_fail(struct ssnap_pool *p, const char *why, int err)
 {
-	if (!READ_ONCE(p->failed))
-		DMERR("%pg: %s (error %d): snapshots fail from now on, the origin goes on",
-		      p->cow_bdev, why, err);
+	int r;
+
+	if (READ_ONCE(p->failed))
+		return;
 	WRITE_ONCE(p->failed, true);
+	DMERR("%pg: %s (error %d): snapshots fail from now on, the origin goes on",
+	      p->cow_bdev, why, err);
+	mutex_lock(&p->lock);
+	r = ssnap_mark_failed(p->store);
+	mutex_unlock(&p->lock);
+	if (r)
+		DMERR("%pg: cannot mark the store failed (error %d)",
+		      p->cow_bdev, r);
 }
 
 static void process_bio(struct ssnap_pool *p, struct bio *bio);
@@ -920,6 +939,10 @@ static int snapshot_create(struct ssnap_pool *p, unsigned int argc,
 	r = read_id(argv[2], &id);
 	if (r)
 		return r;
+	if (READ_ONCE(p->failed)) {
+		DMERR("message: the store failed: no new snapshot");
+		return -EIO;
+	}
 	pool_quiesce(p);
 	mutex_lock(&p->lock);
 	r = ssnap_snapshot_create(p->store, id, name, 0,

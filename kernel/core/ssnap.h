@@ -213,8 +213,17 @@ int ssnap_close(struct ssnap_store *s);
 int ssnap_commit(struct ssnap_store *s);
 /* Changes waiting for a commit. */
 bool ssnap_dirty(struct ssnap_store *s);
-/* Non-zero once an I/O or checksum error has stopped the store. */
+/*
+ * Non-zero once an I/O or checksum error has stopped the store, or when
+ * it was opened marked failed.
+ */
 int ssnap_failed(struct ssnap_store *s);
+/*
+ * Mark the store failed on disk (SSNAP_SB_FAILED): the origin has taken
+ * writes without copies, so no snapshot can be trusted, now or after a
+ * reopen.  Best effort, for a store that may be failing: 0 or an errno.
+ */
+int ssnap_mark_failed(struct ssnap_store *s);
 
 /* Read the superblock only (for tools and the kernel's pre-checks). */
 int ssnap_read_super(struct ssnap_dev *dev, struct ssnap_disk_sb *sb);

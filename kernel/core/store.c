@@ -525,6 +525,10 @@ int ssnap_open_store(struct ssnap_dev *dev, const struct ssnap_open_params *p,
 		goto out;
 	if (!s->read_only)
 		r = ssnap_checkpoint(s);
+	if (!r && (le32_to_cpu(s->sb.flags) & SSNAP_SB_FAILED)) {
+		ssnap_err("store marked failed by an earlier error: its snapshots cannot be trusted");
+		s->failed = -EIO;
+	}
 out:
 	if (r) {
 		ssnap_store_free(s);
@@ -532,6 +536,15 @@ out:
 	}
 	*out = s;
 	return 0;
+}
+
+int ssnap_mark_failed(struct ssnap_store *s)
+{
+	if (s->read_only)
+		return -EROFS;
+	if (le32_to_cpu(s->sb.flags) & SSNAP_SB_FAILED)
+		return 0;
+	return ssnap_sb_write(s, SSNAP_SB_FAILED, 0);
 }
 
 int ssnap_open(struct ssnap_dev *dev, const struct ssnap_open_params *p,

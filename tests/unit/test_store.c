@@ -713,6 +713,34 @@ static void test_reopen(void **state)
 	fx_done(&f);
 }
 
+/*
+ * A store marked failed stays failed across a reopen, with its data
+ * intact for ssnap check, and takes no more changes.
+ */
+static void test_mark_failed(void **state)
+{
+	struct fx f;
+	int r;
+
+	(void)state;
+	fx_init(&f, 2048, 32, 8, 0);
+	history(&f, 3, 60);
+	OK(&f, model_commit(&f.m, f.s));
+	assert_int_equal(ssnap_failed(f.s), 0);
+	assert_int_equal(usage(&f).sb_flags & SSNAP_SB_FAILED, 0);
+	assert_int_equal(ssnap_mark_failed(f.s), 0);
+	assert_int_equal(ssnap_mark_failed(f.s), 0);
+	assert_int_equal(ssnap_close(f.s), 0);
+	f.s = h_open(f.d, 0, &r);
+	assert_int_equal(r, 0);
+	assert_int_not_equal(ssnap_failed(f.s), 0);
+	assert_true(usage(&f).sb_flags & SSNAP_SB_FAILED);
+	assert_int_not_equal(ssnap_snapshot_create(f.s, 4242, NULL, 0, 1), 0);
+	assert_int_equal(ssnap_close(f.s), 0);
+	f.s = NULL;
+	fx_done(&f);
+}
+
 /* Chunks of 64 KiB; COW blocks are aligned on them. */
 static void test_big_chunks(void **state)
 {
@@ -1289,6 +1317,7 @@ int main(void)
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_snapshot_usage),
 		cmocka_unit_test(test_snapshot_usage_steps),
+		cmocka_unit_test(test_mark_failed),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_big_chunks),
 		cmocka_unit_test(test_big_tree),
