@@ -1074,7 +1074,7 @@ static int snapshot_usage(struct ssnap_pool *p, char *result,
 	unsigned int sz = 0, tries = 0;
 	int i, n, r;
 
-	do {
+	for (;;) {
 		mutex_lock(&p->lock);
 		if (!w) {
 			w = ssnap_usage_walk_start(p->store);
@@ -1085,19 +1085,23 @@ static int snapshot_usage(struct ssnap_pool *p, char *result,
 		}
 		r = ssnap_usage_walk_step(p->store, w, SSNAP_USAGE_STEP);
 		if (!r) {
+			/* Done: the count of entries, or an errno. */
 			n = ssnap_nr_snapshots(p->store);
 			u = kvcalloc(n + 1, sizeof(*u), GFP_NOIO);
 			r = u ? ssnap_usage_walk_result(p->store, w, u, n) :
 				-ENOMEM;
+			mutex_unlock(&p->lock);
+			break;
 		}
 		mutex_unlock(&p->lock);
 		if (r == -EAGAIN && ++tries < SSNAP_USAGE_TRIES) {
 			ssnap_usage_walk_free(w);
 			w = NULL;
-			r = 1;
+		} else if (r < 0) {
+			break;
 		}
 		cond_resched();
-	} while (r > 0);
+	}
 	ssnap_usage_walk_free(w);
 	if (r >= 0)
 		for (i = 0, n = r; i < n; i++)
