@@ -132,4 +132,17 @@ static inline void ssnap_bdev_pin_close(struct ssnap_bdev_pin *pin)
 #endif
 }
 
+/*
+ * Discards cut at chunk boundaries.  Since 6.3 dm core does it when the
+ * target asks (max_discard_granularity) and its io_hints set
+ * max_discard_sectors to the chunk size; before, a discard reaches the
+ * target whole and ssnap_pool_map() cuts it (dm_accept_partial_bio()).
+ */
+static inline void ssnap_set_discard_split(struct dm_target *ti)
+{
+#ifdef HAVE_DM_MAX_DISCARD_GRANULARITY
+	ti->max_discard_granularity = true;
+#endif
+}
+
 #endif /* SSNAP_COMPAT_H */

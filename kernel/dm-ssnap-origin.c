@@ -170,6 +170,7 @@ static int origin_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	o->shared->pool->disk = dm_disk(dm_table_get_md(ti->table));
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 1;
+	ssnap_set_discard_split(ti);
 	ti->per_io_data_size = sizeof(struct ssnap_bio);
 	ti->private = o;
 	return 0;
@@ -277,6 +278,13 @@ static int origin_iterate_devices(struct dm_target *ti,
 	return fn(ti, o->cow, 0, bdev_nr_sectors(o->cow->bdev), data);
 }
 
+static void origin_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct ssnap_origin *o = ti->private;
+
+	ssnap_pool_io_hints(o->shared->pool, limits);
+}
+
 struct target_type ssnap_origin_target = {
 	.name = "s-snap-origin",
 	.version = {1, 0, 0},
@@ -290,4 +298,5 @@ struct target_type ssnap_origin_target = {
 	.status = origin_status,
 	.message = origin_message,
 	.iterate_devices = origin_iterate_devices,
+	.io_hints = origin_io_hints,
 };

@@ -292,10 +292,34 @@ static void error_bio(struct bio *bio, int err)
 	bio_endio(bio);
 }
 
+/*
+ * No discard longer than a chunk: with ssnap_set_discard_split(), dm
+ * core then cuts discards at chunk boundaries.
+ */
+void ssnap_pool_io_hints(struct ssnap_pool *p, struct queue_limits *limits)
+{
+	limits->max_hw_discard_sectors = min(limits->max_hw_discard_sectors,
+					     p->chunk_sectors);
+	limits->max_discard_sectors = min(limits->max_discard_sectors,
+					  p->chunk_sectors);
+}
+
 int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio,
 		   struct ssnap_active *snap)
 {
 	struct ssnap_bio *pb = pb_of(bio);
+
+	/*
+	 * Reads and writes never cross a chunk boundary (max_io_len); a
+	 * discard does where dm core does not cut it (compat.h): this bio
+	 * keeps the first chunk's part and dm core sends the rest as a new
+	 * bio.  The targets ask for one discard bio (num_discard_bios), which
+	 * dm core maps as it maps a read or write, so this is allowed.
+	 */
+	if (bio_op(bio) == REQ_OP_DISCARD &&
+	    bio_sectors(bio) > p->chunk_sectors - chunk_offset(p, bio))
+		dm_accept_partial_bio(bio, p->chunk_sectors -
+				      chunk_offset(p, bio));
 
 	pb->label = snap ? snap->label : SSNAP_ORIGIN;
 	pb->snap = snap;

@@ -129,6 +129,8 @@ void ssnap_pool_snap_put(struct ssnap_pool *p, struct ssnap_active *a);
 int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio,
 		   struct ssnap_active *snap);
 void ssnap_pool_end_io(struct ssnap_pool *p, struct bio *bio);
+/* Queue limits of the origin and its snapshots: see compat.h. */
+void ssnap_pool_io_hints(struct ssnap_pool *p, struct queue_limits *limits);
 void ssnap_pool_suspend(struct ssnap_pool *p);
 /* Resume with the store-full policy of the table being resumed. */
 void ssnap_pool_resume(struct ssnap_pool *p, bool error_if_full);

@@ -100,6 +100,7 @@ static int snap_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 1;
+	ssnap_set_discard_split(ti);
 	ti->per_io_data_size = sizeof(struct ssnap_bio);
 	ti->private = s;
 	return 0;
@@ -177,6 +178,13 @@ static int snap_iterate_devices(struct dm_target *ti,
 	return fn(ti, s->origin, 0, ti->len, data);
 }
 
+static void snap_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct ssnap_snap *s = ti->private;
+
+	ssnap_pool_io_hints(s->shared->pool, limits);
+}
+
 struct target_type ssnap_snap_target = {
 	.name = "s-snap",
 	.version = {1, 0, 0},
@@ -187,4 +195,5 @@ struct target_type ssnap_snap_target = {
 	.end_io = snap_end_io,
 	.status = snap_status,
 	.iterate_devices = snap_iterate_devices,
+	.io_hints = snap_io_hints,
 };

@@ -21,6 +21,11 @@
 #                                   dmsetup create must fail and the kernel
 #                                   log since the marker must have <text>
 #   ssnap_dmesg                     the kernel log since the marker
+#   ssnap_make_origin <origin MiB> <COW MiB> <chunk sectors>
+#                                   loop devices $ORIGIN and $COW (of
+#                                   $SIZE sectors), the s-snap-origin
+#                                   "origin" on them as $WORK, $ODEV
+#   ssnap_activate <id>             the s-snap "snap<id>" as $SNAPDEV
 
 # bats-support and bats-assert, from BATS_LIB_PATH or Debian's place.
 case ":${BATS_LIB_PATH:-}:" in
@@ -112,6 +117,24 @@ ssnap_dm_create() {
 	name=$(ssnap_dm_name "${1:?ssnap_dm_create: short name}") || return 1
 	_ssnap_register dms "$name"
 	dmsetup create "$name" --table "${2:?ssnap_dm_create: table}"
+}
+
+ssnap_make_origin() {
+	ORIGIN=$(ssnap_loopdev "$1") || return 1
+	COW=$(ssnap_loopdev "$2") || return 1
+	SIZE=$(blockdev --getsz "$ORIGIN")
+	WORK=$(ssnap_dm_name origin)
+	ODEV=/dev/mapper/$WORK
+	ssnap_dm_create origin "0 $SIZE s-snap-origin $ORIGIN $COW S $3" || return 1
+	[ -b "$ODEV" ] || dmsetup mknodes "$WORK"
+}
+
+ssnap_activate() {
+	local name
+	name=$(ssnap_dm_name "snap$1")
+	ssnap_dm_create "snap$1" "0 $SIZE s-snap $ORIGIN $1" || return 1
+	[ -b "/dev/mapper/$name" ] || dmsetup mknodes "$name"
+	SNAPDEV=/dev/mapper/$name
 }
 
 ssnap_dmesg() {
