@@ -66,17 +66,6 @@ static const char *snap_state(const struct kern_snap *s)
 	return "ok";
 }
 
-/* /dev/ssnap/<link> if udev made it, else /dev/mapper/<dm name>. */
-static char *dev_path(const char *link, const char *dm_name)
-{
-	char *p = xasprintf("%s/%s", SSNAP_DEV_DIR, link);
-
-	if (access(p, F_OK) == 0)
-		return p;
-	free(p);
-	return xasprintf("/dev/mapper/%s", dm_name);
-}
-
 static void list_origin(struct fmt_ctx *f, struct origin *o)
 {
 	uint64_t chunk = (uint64_t)o->chunk_sectors << 9;
@@ -88,7 +77,7 @@ static void list_origin(struct fmt_ctx *f, struct origin *o)
 	fmt_print(f, "uuid", o->store);
 	fmt_print(f, "active", (int)o->dm.exists);
 	if (o->dm.exists) {
-		path = dev_path(o->name, o->dm.name);
+		path = dev_path(o->name, NULL, o->dm.name);
 		fmt_print(f, "device", path);
 		free(path);
 		fmt_print(f, "dm_name", o->dm.name);
@@ -147,14 +136,10 @@ static void list_origin(struct fmt_ctx *f, struct origin *o)
 			fmt_print(f, "flags", s->flags);
 		}
 		if (s->active) {
-			char *link = xasprintf("%s@%s", o->name,
-					       s->name[0] ? s->name : "");
-
-			path = s->name[0] ? dev_path(link, s->dm_name) :
+			path = s->name[0] ? dev_path(o->name, s->name, s->dm_name) :
 			       xasprintf("/dev/mapper/%s", s->dm_name);
 			fmt_print(f, "snap_device", path);
 			free(path);
-			free(link);
 		} else {
 			fmt_print(f, "snap_device", (const char *)NULL);
 		}

@@ -25,6 +25,25 @@
 
 #include "ssnap-tool.h"
 
+/* "<verb> origin <name> on <origin>, store on <cow> (...): <device>" */
+static void print_origin_dev(const char *verb, const char *name,
+			     const char *opath, const char *cpath,
+			     const char *chunk_s, const char *uuid)
+{
+	char *dm_name = xasprintf("%s%s", SSNAP_DM_PREFIX, name);
+	char *path = dev_path(name, NULL, dm_name);
+
+	if (chunk_s)
+		pr_note("%s origin %s on %s, store on %s (chunk size %s, uuid "
+			"%s): %s", verb, name, opath, cpath, chunk_s, uuid,
+			path);
+	else
+		pr_note("%s origin %s on %s, store on %s: %s", verb, name,
+			opath, cpath, path);
+	free(path);
+	free(dm_name);
+}
+
 static int activate_origin_dev(const char *name, const char *store,
 			       dev_t origin, dev_t cow, uint32_t chunk,
 			       uint64_t sectors)
@@ -153,8 +172,7 @@ int activate_store(const struct found_store *fs, bool snapshots)
 		return r;
 	pending_clear(uuid);
 	devno_name(origin, node, sizeof(node));
-	pr_note("Activated origin %s (%s, store on %s).", name, node,
-		fs->path);
+	print_origin_dev("Activated", name, node, fs->path, NULL, NULL);
 	if (!snapshots)
 		return 0;
 	r = origin_lookup_uuid(uuid, &o);
@@ -456,8 +474,7 @@ int cmd_create_origin(const struct cmd *cmd, int argc, char **argv)
 	}
 	if (activate_origin_dev(name, uuid, odev, cdev, chunk, osectors))
 		return EXIT_FAIL;
-	pr_note("Created origin %s on %s, store on %s (chunk size %s, uuid "
-		"%s).", name, opath, cpath, chunk_s, uuid);
+	print_origin_dev("Created", name, opath, cpath, chunk_s, uuid);
 	return EXIT_OK;
 
 fail_fd:

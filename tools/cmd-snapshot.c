@@ -64,24 +64,28 @@ static int check_snap_name(const char *name)
 		       "id", name);
 		return -EINVAL;
 	}
+	if (!strcmp(name, SSNAP_ORIGIN_LINK)) {
+		pr_err("snapshot name '%s' is reserved: %s/<name>/%s is the "
+		       "origin", name, SSNAP_DEV_DIR, SSNAP_ORIGIN_LINK);
+		return -EINVAL;
+	}
 	return 0;
 }
 
 static void print_snapshot_dev(const struct origin *o,
 			       const struct kern_snap *s, const char *verb)
 {
-	char *link = xasprintf("%s/%s@%s", SSNAP_DEV_DIR, o->name, s->name);
+	char *path;
 
-	if (!s->active)
+	if (!s->active) {
 		pr_note("%s snapshot %s of %s (id %u).", verb, s->name,
 			o->name, s->id);
-	else if (access(link, F_OK) == 0)
-		pr_note("%s snapshot %s of %s (id %u): %s", verb, s->name,
-			o->name, s->id, link);
-	else
-		pr_note("%s snapshot %s of %s (id %u): /dev/mapper/%s", verb,
-			s->name, o->name, s->id, s->dm_name);
-	free(link);
+		return;
+	}
+	path = dev_path(o->name, s->name, s->dm_name);
+	pr_note("%s snapshot %s of %s (id %u): %s", verb, s->name, o->name,
+		s->id, path);
+	free(path);
 }
 
 /*
@@ -155,7 +159,7 @@ int cmd_snapshot(const struct cmd *cmd, int argc, char **argv)
 	r = EXIT_FAIL;
 	s = origin_find_snap(&o, argv[1]);
 	if (s && !strcmp(s->name, argv[1])) {
-		pr_err("%s@%s: a snapshot of that name exists (id %u)",
+		pr_err("%s/%s: a snapshot of that name exists (id %u)",
 		       o.name, argv[1], s->id);
 		goto out;
 	}
@@ -170,7 +174,7 @@ int cmd_snapshot(const struct cmd *cmd, int argc, char **argv)
 	snap.id = id;
 	str_copy(snap.name, argv[1], sizeof(snap.name));
 	if (snapshot_dm_name(&o, &snap, dm_name, sizeof(dm_name))) {
-		pr_err("%s@%s: names too long: the device name %s%s-%s would "
+		pr_err("%s/%s: names too long: the device name %s%s-%s would "
 		       "exceed %d bytes", o.name, argv[1], SSNAP_DM_PREFIX,
 		       o.name, argv[1], SSNAP_DM_NAME_MAX);
 		goto out;
@@ -243,7 +247,7 @@ int cmd_delete(const struct cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	if (s->name[0])
-		snprintf(label, sizeof(label), "%s@%s", o.name, s->name);
+		snprintf(label, sizeof(label), "%s/%s", o.name, s->name);
 	else
 		snprintf(label, sizeof(label), "%s snapshot %u", o.name,
 			 s->id);
@@ -290,14 +294,14 @@ int cmd_rename(const struct cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	if (origin_find_snap(&o, argv[2])) {
-		pr_err("%s@%s: a snapshot of that name exists", o.name,
+		pr_err("%s/%s: a snapshot of that name exists", o.name,
 		       argv[2]);
 		goto out;
 	}
 	renamed = *s;
 	str_copy(renamed.name, argv[2], sizeof(renamed.name));
 	if (snapshot_dm_name(&o, &renamed, newdm, sizeof(newdm))) {
-		pr_err("%s@%s: the device name would exceed %d bytes", o.name,
+		pr_err("%s/%s: the device name would exceed %d bytes", o.name,
 		       argv[2], SSNAP_DM_NAME_MAX);
 		goto out;
 	}

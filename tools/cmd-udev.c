@@ -70,7 +70,7 @@ int cmd_udev_name(const struct cmd *cmd, int argc, char **argv)
 	size_t plen = strlen(SSNAP_DM_PREFIX);
 	struct dmx_info info;
 	struct ssnap_uuid u;
-	const char *dm_name;
+	const char *dm_name, *snap;
 	char *uuid, id[16];
 
 	while (cmd_getopt(cmd, argc, argv) != -1)
@@ -107,7 +107,10 @@ int cmd_udev_name(const struct cmd *cmd, int argc, char **argv)
 	    dm_name[strlen(info.name)] != '-')
 		return EXIT_OK;
 	put_env("SSNAP_ORIGIN_NAME", info.name + plen);
-	put_env("SSNAP_SNAP_NAME", dm_name + strlen(info.name) + 1);
+	snap = dm_name + strlen(info.name) + 1;
+	/* (The origin's link is <origin>/origin: a snapshot so named by
+	 * hand, not through ssnap, is linked by its id.) */
+	put_env("SSNAP_SNAP_NAME", strcmp(snap, SSNAP_ORIGIN_LINK) ? snap : id);
 	return EXIT_OK;
 }
 

@@ -26,9 +26,9 @@
  *   ssnap-<name>-<snap>     a snapshot (s-snap), DM UUID
  *                           SSNAP-<store uuid>-<snapshot id>
  *
- * The udev rules (udev/11-dm-ssnap.rules) link them as /dev/ssnap/<name>
- * and /dev/ssnap/<name>@<snap>.  Names are told apart by DM UUID, never
- * by splitting a DM name at a '-'.
+ * The udev rules (udev/11-dm-ssnap.rules) link them as
+ * /dev/ssnap/<name>/origin and /dev/ssnap/<name>/<snap>.  Names are told
+ * apart by DM UUID, never by splitting a DM name at a '-'.
  */
 #ifndef SSNAP_TOOL_H
 #define SSNAP_TOOL_H

@@ -118,7 +118,7 @@ static const struct cmd commands[] = {
 	  "format a COW device and activate an origin",
 	  "Format <cow-dev> as the shared snapshot store of <origin-dev>, "
 	  "recording <name> and the origin's identity in it, and activate "
-	  "the origin as /dev/ssnap/<name>.  Every write to the origin "
+	  "the origin as /dev/ssnap/<name>/origin.  Every write to the origin "
 	  "device must go through that device from now on.  <cow-dev> must "
 	  "hold no signature (file system, RAID, LVM, partition table) "
 	  "unless --force is given.",
@@ -126,7 +126,7 @@ static const struct cmd commands[] = {
 	CMD("snapshot", cmd_snapshot, "<name> <snap-name>",
 	  "take a snapshot of an origin",
 	  "Take a snapshot of origin <name> and activate it as "
-	  "/dev/ssnap/<name>@<snap-name>.",
+	  "/dev/ssnap/<name>/<snap-name>.",
 	  snapshot_opts),
 	CMD("delete", cmd_delete, "<name> <snap-name>|--id <n>",
 	  "delete a snapshot",

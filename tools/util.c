@@ -255,6 +255,22 @@ bool valid_name(const char *name)
 	return true;
 }
 
+char *dev_link(const char *name, const char *snap)
+{
+	return xasprintf("%s/%s/%s", SSNAP_DEV_DIR, name,
+			 snap ? snap : SSNAP_ORIGIN_LINK);
+}
+
+char *dev_path(const char *name, const char *snap, const char *dm_name)
+{
+	char *p = dev_link(name, snap);
+
+	if (access(p, F_OK) == 0)
+		return p;
+	free(p);
+	return xasprintf("/dev/mapper/%s", dm_name);
+}
+
 int check_name(const char *name, const char *what)
 {
 	if (valid_name(name))

@@ -34,6 +34,8 @@
 #define SSNAP_UUID_PREFIX	"SSNAP-"
 #define SSNAP_UUID_STRLEN	36	/* 8-4-4-4-12 */
 #define SSNAP_DEV_DIR		"/dev/ssnap"
+/* The origin's link in SSNAP_DEV_DIR/<name>/: no snapshot takes the name. */
+#define SSNAP_ORIGIN_LINK	"origin"
 #define SSNAP_RUN_DIR		"/run/ssnap"
 #define SSNAP_DEFAULT_CHUNK	128	/* sectors: 64 KiB, see ssnap(8) */
 #define SSNAP_DM_NAME_MAX	127	/* DM_NAME_LEN - 1 */
@@ -61,6 +63,13 @@ bool valid_name(const char *name);
 bool all_digits(const char *s);
 /* 0, or prints why `name` cannot be a name (what: "origin", "snapshot"). */
 int check_name(const char *name, const char *what);
+/*
+ * The udev link of origin <name> (snap NULL) or of its snapshot <snap>:
+ * /dev/ssnap/<name>/origin, /dev/ssnap/<name>/<snap>.  Free it.
+ */
+char *dev_link(const char *name, const char *snap);
+/* dev_link() if udev made that link, else /dev/mapper/<dm_name>.  Free it. */
+char *dev_path(const char *name, const char *snap, const char *dm_name);
 
 /* Asks on a terminal; true without one or with -y. */
 bool confirm(bool yes, const char *fmt, ...)

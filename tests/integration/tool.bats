@@ -261,7 +261,7 @@ snapshots_of() {
 	assert_output --regexp "s-snap-origin 4 0 1 2 7 ok [0-9]+/[0-9]+ [0-9]+ 0$"
 }
 
-@test "snapshot refuses: no such origin, a name taken, an id taken, bad names" {
+@test "snapshot refuses: no such origin, a name taken, an id taken, bad or reserved names" {
 	make_origin
 	run --separate-stderr ssnap snapshot "${ORIGIN_NAME}nope" s
 	assert_failure 1
@@ -269,7 +269,7 @@ snapshots_of() {
 	ssnap -q snapshot "$ORIGIN_NAME" s1
 	run --separate-stderr ssnap snapshot "$ORIGIN_NAME" s1
 	assert_failure 1
-	[[ $stderr == "ssnap: $ORIGIN_NAME@s1: a snapshot of that name exists (id 0)" ]]
+	[[ $stderr == "ssnap: $ORIGIN_NAME/s1: a snapshot of that name exists (id 0)" ]]
 	run --separate-stderr ssnap snapshot --id 0 "$ORIGIN_NAME" s2
 	assert_failure 1
 	[[ $stderr == "ssnap: $ORIGIN_NAME: snapshot id 0 is taken" ]]
@@ -279,6 +279,9 @@ snapshots_of() {
 	run --separate-stderr ssnap snapshot "$ORIGIN_NAME" 42
 	assert_failure 1
 	[[ $stderr == *"snapshot name '42' is all digits"* ]]
+	run --separate-stderr ssnap snapshot "$ORIGIN_NAME" origin
+	assert_failure 1
+	[[ $stderr == "ssnap: snapshot name 'origin' is reserved: /dev/ssnap/<name>/origin is the origin" ]]
 	run --separate-stderr ssnap snapshot "$ORIGIN_NAME" "$(printf 'y%.0s' $(seq 64))"
 	assert_failure 1
 	[[ $stderr == *"is too long (at most 63 bytes)"* ]]
@@ -326,7 +329,7 @@ snapshots_of() {
 	umount "$m/mnt"
 	run ssnap delete -y "$ORIGIN_NAME" monday
 	assert_success
-	assert_output "Deleted $ORIGIN_NAME@monday (id 0)."
+	assert_output "Deleted $ORIGIN_NAME/monday (id 0)."
 	umount "$m/srv"
 	run ssnap remove-origin --wipe -y "$ORIGIN_NAME"
 	assert_success
@@ -345,7 +348,7 @@ snapshots_of() {
 	[ ! -e "/dev/mapper/ssnap-$ORIGIN_NAME-a" ]
 	run ssnap delete --id 2 "$ORIGIN_NAME"
 	assert_success
-	assert_output "Deleted $ORIGIN_NAME@c (id 2)."
+	assert_output "Deleted $ORIGIN_NAME/c (id 2)."
 	# An unnamed snapshot, by its id as a name.
 	run ssnap delete "$ORIGIN_NAME" 9
 	assert_success
@@ -378,7 +381,7 @@ snapshots_of() {
 1 other"
 	run --separate-stderr ssnap rename "$ORIGIN_NAME" new other
 	assert_failure 1
-	[[ $stderr == "ssnap: $ORIGIN_NAME@other: a snapshot of that name exists" ]]
+	[[ $stderr == "ssnap: $ORIGIN_NAME/other: a snapshot of that name exists" ]]
 	run --separate-stderr ssnap rename "$ORIGIN_NAME" gone x
 	assert_failure 1
 	run ssnap set-priority "$ORIGIN_NAME" new 42

@@ -76,14 +76,14 @@ origin_up() {
 	local dm
 	origin_up
 	# No wait: the command returns once udev has made the links.
-	[ -L "/dev/ssnap/$ORIGIN_NAME" ]
+	[ -L "/dev/ssnap/$ORIGIN_NAME/origin" ]
 	dm=$(readlink -f "/dev/mapper/ssnap-$ORIGIN_NAME")
-	assert_equal "$(readlink -f "/dev/ssnap/$ORIGIN_NAME")" "$dm"
+	assert_equal "$(readlink -f "/dev/ssnap/$ORIGIN_NAME/origin")" "$dm"
 	run ssnap snapshot "$ORIGIN_NAME" my-snap
 	assert_success
-	assert_output "Created snapshot my-snap of $ORIGIN_NAME (id 0): /dev/ssnap/$ORIGIN_NAME@my-snap"
-	[ -L "/dev/ssnap/$ORIGIN_NAME@my-snap" ]
-	assert_equal "$(readlink -f "/dev/ssnap/$ORIGIN_NAME@my-snap")" \
+	assert_output "Created snapshot my-snap of $ORIGIN_NAME (id 0): /dev/ssnap/$ORIGIN_NAME/my-snap"
+	[ -L "/dev/ssnap/$ORIGIN_NAME/my-snap" ]
+	assert_equal "$(readlink -f "/dev/ssnap/$ORIGIN_NAME/my-snap")" \
 		"$(readlink -f "/dev/mapper/ssnap-$ORIGIN_NAME-my-snap")"
 	run udevadm info --query=property "/dev/mapper/ssnap-$ORIGIN_NAME-my-snap"
 	assert_line "SSNAP_ORIGIN_NAME=$ORIGIN_NAME"
@@ -92,17 +92,18 @@ origin_up() {
 	# The origin keeps its link through later change events.
 	udevadm trigger --action=change "$dm"
 	udevadm settle -t 30
-	[ -L "/dev/ssnap/$ORIGIN_NAME" ]
+	[ -L "/dev/ssnap/$ORIGIN_NAME/origin" ]
 	# A renamed snapshot's link follows.
 	run ssnap rename "$ORIGIN_NAME" my-snap other
 	assert_success
-	[ -L "/dev/ssnap/$ORIGIN_NAME@other" ]
-	[ ! -e "/dev/ssnap/$ORIGIN_NAME@my-snap" ]
+	[ -L "/dev/ssnap/$ORIGIN_NAME/other" ]
+	[ ! -e "/dev/ssnap/$ORIGIN_NAME/my-snap" ]
 	run ssnap delete -y "$ORIGIN_NAME" other
 	assert_success
-	[ ! -e "/dev/ssnap/$ORIGIN_NAME@other" ]
+	[ ! -e "/dev/ssnap/$ORIGIN_NAME/other" ]
 	run ssnap deactivate "$ORIGIN_NAME"
 	assert_success
+	# The links and their directory.
 	[ ! -e "/dev/ssnap/$ORIGIN_NAME" ]
 }
 
@@ -114,10 +115,10 @@ origin_up() {
 	wait_for 20 test -b "/dev/mapper/ssnap-$ORIGIN_NAME-9"
 	assert_equal "$(dm_uuid "ssnap-$ORIGIN_NAME-9")" "SSNAP-$uuid-9"
 	udevadm settle -t 30
-	wait_for 10 test -L "/dev/ssnap/$ORIGIN_NAME@9"
+	wait_for 10 test -L "/dev/ssnap/$ORIGIN_NAME/9"
 	# With a name, the device and link carry it.
 	dmsetup message "ssnap-$ORIGIN_NAME" 0 snapshot create 10 named
-	wait_for 20 test -L "/dev/ssnap/$ORIGIN_NAME@named"
+	wait_for 20 test -L "/dev/ssnap/$ORIGIN_NAME/named"
 	# ssnap snapshot --no-activate: the rule leaves it alone.
 	run ssnap -q snapshot --no-activate "$ORIGIN_NAME" quiet
 	assert_success
@@ -127,7 +128,7 @@ origin_up() {
 	# ssnap snapshot activates it itself; the rule does not race it.
 	run ssnap snapshot "$ORIGIN_NAME" loud
 	assert_success
-	[ -L "/dev/ssnap/$ORIGIN_NAME@loud" ]
+	[ -L "/dev/ssnap/$ORIGIN_NAME/loud" ]
 	udevadm settle -t 30
 	run dmesg
 	refute_output --partial "ssnap: ssnap-$ORIGIN_NAME-loud"
@@ -140,7 +141,7 @@ origin_up() {
 	run ssnap deactivate --all
 	assert_success
 	[ ! -e "/dev/ssnap/$ORIGIN_NAME" ]
-	[ ! -e "/dev/ssnap/$ORIGIN_NAME@a" ]
+	[ ! -e "/dev/ssnap/$ORIGIN_NAME/a" ]
 	# A change event after writing to the COW device activates nothing.
 	udevadm trigger --action=change "$COW"
 	udevadm settle -t 30
@@ -148,9 +149,9 @@ origin_up() {
 	[ ! -e "/dev/mapper/ssnap-$ORIGIN_NAME" ]
 	udevadm trigger --action=add --subsystem-match=block
 	udevadm settle -t 60
-	wait_for 30 test -L "/dev/ssnap/$ORIGIN_NAME@b"
-	[ -L "/dev/ssnap/$ORIGIN_NAME" ]
-	[ -L "/dev/ssnap/$ORIGIN_NAME@a" ]
+	wait_for 30 test -L "/dev/ssnap/$ORIGIN_NAME/b"
+	[ -L "/dev/ssnap/$ORIGIN_NAME/origin" ]
+	[ -L "/dev/ssnap/$ORIGIN_NAME/a" ]
 }
 
 @test "a store whose origin appears later is activated when it does" {
@@ -170,8 +171,8 @@ origin_up() {
 	# Then the origin.
 	ORIG=$(losetup --find --show "$back")
 	udevadm settle -t 30
-	wait_for 30 test -L "/dev/ssnap/$ORIGIN_NAME@a"
-	[ -L "/dev/ssnap/$ORIGIN_NAME" ]
+	wait_for 30 test -L "/dev/ssnap/$ORIGIN_NAME/a"
+	[ -L "/dev/ssnap/$ORIGIN_NAME/origin" ]
 	run ls /run/ssnap
 	refute_output --partial pending-
 }
