@@ -1230,18 +1230,30 @@ void ssnap_pool_status(struct ssnap_pool *p, char *result,
 	*szp = sz;
 }
 
-/* "Active <label>", "Dropped" (store full) or "Fail" (store failed). */
+/*
+ * "Active <label> <exclusive chunks>", "Dropped" (store full) or "Fail"
+ * (store failed).
+ */
 void ssnap_pool_snap_status(struct ssnap_pool *p, struct ssnap_active *a,
 			    char *result, unsigned int maxlen,
 			    unsigned int *szp)
 {
+	struct ssnap_snap_info info;
 	unsigned int sz = *szp;
+	int r;
 
-	if (READ_ONCE(p->failed))
+	if (READ_ONCE(p->failed)) {
 		DMEMIT("Fail");
-	else if (READ_ONCE(a->dropped))
+	} else if (READ_ONCE(a->dropped)) {
 		DMEMIT("Dropped");
-	else
-		DMEMIT("Active %u", a->label);
+	} else {
+		mutex_lock(&p->lock);
+		r = ssnap_snapshot_find(p->store, a->id, &info);
+		mutex_unlock(&p->lock);
+		if (r)
+			DMEMIT("Active %u -", a->label);
+		else
+			DMEMIT("Active %u %llu", a->label, info.exclusive);
+	}
 	*szp = sz;
 }

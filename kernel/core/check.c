@@ -8,7 +8,8 @@
  *     disjoint, COW block aligned and inside the device, no block read by
  *     two chunks, and invariant I2 (no live label left in a gap below the
  *     chunk's highest range);
- *   - snapshot records: flags, reclaim state;
+ *   - snapshot records: flags, reclaim state, exclusive chunks (counted
+ *     afresh when nothing else is wrong);
  *   - every bitmap block against the blocks actually referenced: leaks
  *     and blocks in use but marked free;
  *   - the root block's counters.
@@ -227,6 +228,12 @@ static void check_bitmaps(struct ck *c)
 		report(c, "... %u blocks in use in all, marked free", lost);
 }
 
+static void ck_excl(void *ctx, u32 id, u64 recorded, u64 counted)
+{
+	report(ctx, "snapshot %u: its record counts %llu exclusive chunks, the tree %llu",
+	       id, (unsigned long long)recorded, (unsigned long long)counted);
+}
+
 static void run_checks(struct ck *c)
 {
 	struct ssnap_store *s = c->s;
@@ -263,6 +270,14 @@ static void run_checks(struct ck *c)
 		report(c, "root block counts %llu data chunks, found %llu",
 		       (unsigned long long)s->data_chunks,
 		       (unsigned long long)c->data);
+	/* The count walks the tree: only a sound one. */
+	if (!c->problems) {
+		int r = ssnap_excl_verify(s, ck_excl, c);
+
+		if (r)
+			report(c, "exclusive chunks cannot be counted (error %d)",
+			       r);
+	}
 }
 
 int ssnap_check(struct ssnap_dev *dev,

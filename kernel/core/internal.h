@@ -61,7 +61,14 @@ struct ssnap_mem_snap {
 	u32 flags;
 	u32 priority;
 	u64 ctime;
+	u64 excl;		/* exclusive chunks (ssnap.h, section 3) */
 	char name[SSNAP_NAME_LEN];
+};
+
+/* A change to a snapshot's exclusive chunks, by label. */
+struct ssnap_excl_delta {
+	u32 label;
+	s64 delta;
 };
 
 struct ssnap_tree {
@@ -110,7 +117,8 @@ struct ssnap_store {
 	u32 nr_live, cap_live;
 	u32 live_gen;			/* changes whenever live does */
 	u32 *labels;
-	u32 cap_labels;
+	u32 *lidx;			/* labels[i] is live[lidx[i]] */
+	u32 cap_labels, cap_lidx;
 	struct ssnap_mem_snap *dead;
 	u32 nr_dead, cap_dead;
 
@@ -128,6 +136,10 @@ struct ssnap_store {
 	/* the exceptions of one chunk, for the operations that need all */
 	struct ssnap_exc *cx;
 	u32 nr_cx, cap_cx;
+
+	/* exclusive-chunk changes of the operation under way */
+	struct ssnap_excl_delta *xd;
+	u32 nr_xd, cap_xd;
 };
 
 /* block.c */
@@ -256,5 +268,12 @@ int ssnap_root_flush(struct ssnap_store *s);
 int ssnap_open_store(struct ssnap_dev *dev, const struct ssnap_open_params *p,
 		     struct ssnap_store **out);
 void ssnap_store_free(struct ssnap_store *s);
+/*
+ * For ssnap_check: count every snapshot's exclusive chunks afresh and
+ * call bad() for each record that says otherwise.  0 or an errno.
+ */
+int ssnap_excl_verify(struct ssnap_store *s,
+		      void (*bad)(void *ctx, u32 id, u64 recorded, u64 counted),
+		      void *ctx);
 
 #endif /* SSNAP_INTERNAL_H */

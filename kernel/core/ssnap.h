@@ -100,8 +100,18 @@
  * Two B-trees, one implementation (btree.c): the exception tree keyed by
  * (origin chunk, lo) and the snapshot tree keyed by (label, 0) holding a
  * 104-byte record per snapshot: user id, name, creation time, priority,
- * flags.  Keys and values sit in two arrays in each node so a search
- * touches only keys.
+ * flags, exclusive chunks.  Keys and values sit in two arrays in each
+ * node so a search touches only keys.
+ *
+ * A snapshot's exclusive chunks are the COW blocks it alone reads: what
+ * deleting it gives back.  Every change to a chunk's exceptions counts
+ * that chunk's exclusive blocks before and after and moves the
+ * difference into the snapshot records, in the same transaction.  The
+ * readers of a block are counted among the labels the chunk still keeps:
+ * the live snapshots, and deleted ones until the reclaim pass has
+ * dropped their ranges of that chunk.  So deleting a snapshot changes no
+ * count at once; the pass moves each chunk's counts as it visits it,
+ * and when it ends every count is again exact for the live snapshots.
  *
  * ==================================================================
  * 4. Commits: a redo journal
@@ -237,6 +247,7 @@ struct ssnap_snap_info {
 	u32 flags;
 	u32 priority;
 	u64 ctime;
+	u64 exclusive;		/* data chunks it alone reads (section 3) */
 	char name[SSNAP_NAME_LEN];
 };
 

@@ -168,7 +168,8 @@ struct ssnap_disk_snap {
 	__le64 ctime;		/* seconds since the epoch */
 	__le32 priority;	/* lowest goes first when the store is full */
 	__le32 reserved0;
-	__le64 reserved1[2];
+	__le64 exclusive;	/* data chunks only this snapshot reads */
+	__le64 reserved1;
 	char name[SSNAP_NAME_LEN];
 } __packed;
 
@@ -213,6 +214,7 @@ static_assert(sizeof(struct ssnap_disk_key) == 12);
 static_assert(sizeof(struct ssnap_disk_node) == 32);
 static_assert(sizeof(struct ssnap_disk_exc) == 12);
 static_assert(sizeof(struct ssnap_disk_snap) == 104);
+static_assert(offsetof(struct ssnap_disk_snap, exclusive) == 24);
 static_assert(sizeof(struct ssnap_disk_commit) == 32);
 static_assert(SSNAP_COMMIT_MAX == 338);
 static_assert(sizeof(struct ssnap_disk_bitmap) <= SSNAP_BLOCK_SIZE);

@@ -169,6 +169,7 @@ static void snap_to_disk(const struct ssnap_mem_snap *m,
 	d->flags = cpu_to_le32(m->flags);
 	d->ctime = cpu_to_le64(m->ctime);
 	d->priority = cpu_to_le32(m->priority);
+	d->exclusive = cpu_to_le64(m->excl);
 	memcpy(d->name, m->name, sizeof(d->name));
 }
 
@@ -180,6 +181,7 @@ static void snap_from_disk(const struct ssnap_disk_snap *d, u32 label,
 	m->flags = le32_to_cpu(d->flags);
 	m->ctime = le64_to_cpu(d->ctime);
 	m->priority = le32_to_cpu(d->priority);
+	m->excl = le64_to_cpu(d->exclusive);
 	memcpy(m->name, d->name, sizeof(m->name));
 	m->name[SSNAP_NAME_LEN - 1] = 0;
 }
@@ -207,6 +209,10 @@ static int live_insert(struct ssnap_store *s, const struct ssnap_mem_snap *m)
 			     s->nr_live + 1, sizeof(*s->labels));
 	if (r)
 		return r;
+	r = ssnap_grow_array((void **)&s->lidx, &s->cap_lidx,
+			     s->nr_live + 1, sizeof(*s->lidx));
+	if (r)
+		return r;
 	while (lo < hi) {
 		u32 mid = (lo + hi) / 2;
 
@@ -218,10 +224,15 @@ static int live_insert(struct ssnap_store *s, const struct ssnap_mem_snap *m)
 	memmove(&s->live[lo + 1], &s->live[lo],
 		(s->nr_live - lo) * sizeof(*s->live));
 	s->live[lo] = *m;
+	for (i = 0; i < s->nr_live; i++)
+		s->lidx[i] += s->lidx[i] >= lo;
 	i = label_lb(s, m->label);
 	memmove(&s->labels[i + 1], &s->labels[i],
 		(s->nr_live - i) * sizeof(*s->labels));
+	memmove(&s->lidx[i + 1], &s->lidx[i],
+		(s->nr_live - i) * sizeof(*s->lidx));
 	s->labels[i] = m->label;
+	s->lidx[i] = lo;
 	s->nr_live++;
 	s->live_gen++;
 	return 0;
@@ -233,9 +244,13 @@ static void live_remove(struct ssnap_store *s, u32 idx)
 
 	memmove(&s->labels[i], &s->labels[i + 1],
 		(s->nr_live - i - 1) * sizeof(*s->labels));
+	memmove(&s->lidx[i], &s->lidx[i + 1],
+		(s->nr_live - i - 1) * sizeof(*s->lidx));
 	memmove(&s->live[idx], &s->live[idx + 1],
 		(s->nr_live - idx - 1) * sizeof(*s->live));
 	s->nr_live--;
+	for (i = 0; i < s->nr_live; i++)
+		s->lidx[i] -= s->lidx[i] > idx;
 	s->live_gen++;
 }
 
@@ -327,11 +342,13 @@ void ssnap_store_free(struct ssnap_store *s)
 	ssnap_cache_exit(&s->cache);
 	ssnap_free_array(s->live);
 	ssnap_free_array(s->labels);
+	ssnap_free_array(s->lidx);
 	ssnap_free_array(s->dead);
 	ssnap_free_array(s->reserved);
 	ssnap_free_array(s->pending);
 	ssnap_free_array(s->cx);
 	ssnap_free_array(s->touched);
+	ssnap_free_array(s->xd);
 	ssnap_free(s);
 }
 
@@ -737,6 +754,7 @@ static void info_fill(const struct ssnap_mem_snap *m,
 	info->flags = m->flags;
 	info->priority = m->priority;
 	info->ctime = m->ctime;
+	info->exclusive = m->excl;
 	memcpy(info->name, m->name, sizeof(info->name));
 }
 
@@ -907,6 +925,243 @@ static u32 cx_users(const struct ssnap_store *s, u64 cow)
 		if (s->cx[i].cow == cow)
 			n += ssnap_live_count(s, s->cx[i].lo, s->cx[i].hi);
 	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Exclusive chunks (ssnap.h, section 3).                              */
+
+/*
+ * Does `chunk` still keep the ranges of deleted snapshot d?  Until the
+ * reclaim pass that covers d has visited it; drop_pass: as if it had.
+ */
+static bool dead_kept(const struct ssnap_store *s,
+		      const struct ssnap_mem_snap *d, u64 chunk,
+		      bool drop_pass)
+{
+	if (!(d->flags & SSNAP_SNAP_IN_PASS))
+		return true;
+	return !drop_pass && chunk >= s->gc_chunk;
+}
+
+/* The labels `chunk` keeps in lo..hi; *one is set to one of them. */
+static u32 kept_in_range(const struct ssnap_store *s, u64 chunk, u32 lo,
+			 u32 hi, bool drop_pass, u32 *one)
+{
+	u32 i, n = ssnap_live_count(s, lo, hi);
+
+	if (n)
+		*one = s->labels[label_lb(s, lo)];
+	for (i = 0; i < s->nr_dead; i++) {
+		const struct ssnap_mem_snap *d = &s->dead[i];
+
+		if (d->label >= lo && d->label <= hi &&
+		    dead_kept(s, d, chunk, drop_pass)) {
+			n++;
+			*one = d->label;
+		}
+	}
+	return n;
+}
+
+static int excl_add(struct ssnap_store *s, void *ctx, u32 label, s64 delta)
+{
+	u32 i;
+	int r;
+
+	for (i = 0; i < s->nr_xd; i++) {
+		if (s->xd[i].label == label) {
+			s->xd[i].delta += delta;
+			return 0;
+		}
+	}
+	r = ssnap_grow_array((void **)&s->xd, &s->cap_xd, s->nr_xd + 1,
+			     sizeof(*s->xd));
+	if (r)
+		return r;
+	s->xd[s->nr_xd].label = label;
+	s->xd[s->nr_xd++].delta = delta;
+	return 0;
+}
+
+typedef int (*excl_sink)(struct ssnap_store *s, void *ctx, u32 label,
+			 s64 delta);
+
+/*
+ * Count `sign` for each block of the loaded chunk that one label alone
+ * reads, through add (excl_add: into s->xd).  (A range gc_chunk()
+ * dropped has lo > hi.)
+ */
+static int excl_count_cx(struct ssnap_store *s, bool drop_pass, s64 sign,
+			 excl_sink add, void *ctx)
+{
+	u32 i, j;
+	int r;
+
+	for (i = 0; i < s->nr_cx; i++) {
+		u64 cow = s->cx[i].cow;
+		u32 users = 0, one = 0;
+
+		if (!cow)
+			continue;
+		for (j = 0; j < i && s->cx[j].cow != cow; j++)
+			;
+		if (j < i)
+			continue;	/* counted with its first range */
+		for (j = i; j < s->nr_cx && users < 2; j++)
+			if (s->cx[j].cow == cow && s->cx[j].lo <= s->cx[j].hi)
+				users += kept_in_range(s, s->cx[j].chunk,
+						       s->cx[j].lo,
+						       s->cx[j].hi, drop_pass,
+						       &one);
+		if (users == 1) {
+			r = add(s, ctx, one, sign);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static struct ssnap_mem_snap *snap_by_label(struct ssnap_store *s, u32 label)
+{
+	u32 i = label_lb(s, label);
+
+	if (i < s->nr_live && s->labels[i] == label)
+		return &s->live[s->lidx[i]];
+	for (i = 0; i < s->nr_dead; i++)
+		if (s->dead[i].label == label)
+			return &s->dead[i];
+	return NULL;
+}
+
+/* Move the counted changes into the snapshot records. */
+static int excl_apply(struct ssnap_store *s)
+{
+	u32 i;
+	int r = 0;
+
+	for (i = 0; !r && i < s->nr_xd; i++) {
+		struct ssnap_mem_snap *m;
+		s64 delta = s->xd[i].delta;
+
+		if (!delta)
+			continue;
+		m = snap_by_label(s, s->xd[i].label);
+		if (!m) {
+			ssnap_err("exclusive chunks of label %u, which has no snapshot",
+				  s->xd[i].label);
+			r = -EILSEQ;
+			break;
+		}
+		/* (A wrong count is ssnap_check's to report, not an error.) */
+		if (delta < 0 && m->excl < (u64)-delta)
+			m->excl = 0;
+		else
+			m->excl += delta;
+		r = snap_store_record(s, m);
+	}
+	s->nr_xd = 0;
+	return r;
+}
+
+/* Load chunk's exceptions into s->cx; none is not an error. */
+static int exc_load_exact(struct ssnap_store *s, u64 chunk)
+{
+	int r = exc_load_chunk(s, chunk);
+
+	if (r == -ENODATA || (!r && s->cx[0].chunk != chunk)) {
+		s->nr_cx = 0;
+		return 0;
+	}
+	return r;
+}
+
+/*
+ * Around a change to chunk's exceptions: take the chunk's exclusive
+ * blocks away before, add them back after.
+ */
+static int excl_before(struct ssnap_store *s, u64 chunk)
+{
+	int r = exc_load_exact(s, chunk);
+
+	s->nr_xd = 0;
+	return r ? r : excl_count_cx(s, false, -1, excl_add, NULL);
+}
+
+static int excl_after(struct ssnap_store *s, u64 chunk)
+{
+	int r = exc_load_exact(s, chunk);
+
+	if (!r)
+		r = excl_count_cx(s, false, 1, excl_add, NULL);
+	return r ? r : excl_apply(s);
+}
+
+/* A new range lo..hi of chunk, reading a block of its own. */
+static int excl_new_range(struct ssnap_store *s, u64 chunk, u32 lo, u32 hi)
+{
+	u32 one = 0;
+	int r = 0;
+
+	s->nr_xd = 0;
+	if (kept_in_range(s, chunk, lo, hi, false, &one) == 1)
+		r = excl_add(s, NULL, one, 1);
+	return r ? r : excl_apply(s);
+}
+
+/* Index of a snapshot in ssnap_excl_verify()'s count: live, then dead. */
+static int excl_index(struct ssnap_store *s, u32 label)
+{
+	struct ssnap_mem_snap *m = snap_by_label(s, label);
+
+	if (!m)
+		return -1;
+	if (m >= s->live && m < s->live + s->nr_live)
+		return (int)(m - s->live);
+	return (int)(s->nr_live + (m - s->dead));
+}
+
+static int excl_count_into(struct ssnap_store *s, void *ctx, u32 label,
+			   s64 delta)
+{
+	int i = excl_index(s, label);
+
+	/* (A range with a label of no snapshot: ssnap_check reports it.) */
+	if (i >= 0)
+		((u64 *)ctx)[i] += delta;
+	return 0;
+}
+
+static int exc_walk(struct ssnap_store *s,
+		    int (*fn)(struct ssnap_store *s, void *ctx), void *ctx);
+
+static int excl_verify_chunk(struct ssnap_store *s, void *ctx)
+{
+	return excl_count_cx(s, false, 1, excl_count_into, ctx);
+}
+
+int ssnap_excl_verify(struct ssnap_store *s,
+		      void (*bad)(void *ctx, u32 id, u64 recorded, u64 counted),
+		      void *ctx)
+{
+	u32 i, n = s->nr_live + s->nr_dead;
+	u64 *counted;
+	int r;
+
+	counted = ssnap_alloc_array(n + 1, sizeof(*counted));
+	if (!counted)
+		return -ENOMEM;
+	memset(counted, 0, (n + 1) * sizeof(*counted));
+	r = exc_walk(s, excl_verify_chunk, counted);
+	for (i = 0; !r && i < n; i++) {
+		const struct ssnap_mem_snap *m = i < s->nr_live ?
+			&s->live[i] : &s->dead[i - s->nr_live];
+
+		if (m->excl != counted[i])
+			bad(ctx, m->id, m->excl, counted[i]);
+	}
+	ssnap_free_array(counted);
+	return r;
 }
 
 int ssnap_lookup(struct ssnap_store *s, u32 label, u64 chunk, u64 *cow)
@@ -1091,6 +1346,8 @@ static int free_if_unused(struct ssnap_store *s, u64 chunk, u64 cow)
 
 int ssnap_commit_plan(struct ssnap_store *s, struct ssnap_plan *p)
 {
+	/* The two kinds that only add a range reading a new block. */
+	bool add_only = p->kind == PK_ORIGIN || p->kind == PK_SNAP_ALONE;
 	bool used = false;
 	int r = 0;
 
@@ -1098,9 +1355,19 @@ int ssnap_commit_plan(struct ssnap_store *s, struct ssnap_plan *p)
 		ssnap_abort_plan(s, p);
 		return s->failed;
 	}
+	if (p->kind == PK_NONE)
+		return 0;
+	if (!add_only) {
+		r = excl_before(s, p->chunk);
+		if (r) {
+			ssnap_abort_plan(s, p);
+			ssnap_fail(s, r);
+			return r;
+		}
+	}
 	switch (p->kind) {
 	case PK_NONE:
-		return 0;
+		break;
 	case PK_ORIGIN:
 		r = exc_insert(s, p->chunk, p->lo, p->hi, p->shared);
 		if (!r)
@@ -1138,6 +1405,9 @@ int ssnap_commit_plan(struct ssnap_store *s, struct ssnap_plan *p)
 		break;
 	}
 	p->kind = PK_NONE;
+	if (!r)
+		r = add_only ? excl_new_range(s, p->chunk, p->lo, p->hi) :
+		    excl_after(s, p->chunk);
 	if (r) {
 		ssnap_fail(s, r);
 		return r;
@@ -1169,11 +1439,15 @@ int ssnap_discard(struct ssnap_store *s, u32 label, u64 chunk)
 		return 0;
 	for (i = 0; i < s->nr_cx; i++)
 		refs += s->cx[i].cow == e.cow;
-	r = exc_remove(s, chunk, e.lo);
+	r = excl_before(s, chunk);
+	if (!r)
+		r = exc_remove(s, chunk, e.lo);
 	if (!r)
 		r = exc_insert(s, chunk, e.lo, e.hi, 0);
 	if (!r && refs == 1)
 		r = ssnap_free_data(s, e.cow);
+	if (!r)
+		r = excl_after(s, chunk);
 	if (r)
 		ssnap_fail(s, r);
 	return r;
@@ -1225,12 +1499,19 @@ static int gc_finish(struct ssnap_store *s)
 	return 0;
 }
 
-/* Drop the dead exceptions of the chunk loaded in s->cx. */
+/*
+ * Drop the dead exceptions of the chunk loaded in s->cx; the chunk no
+ * longer keeps the labels of the pass (for their exclusive chunks).
+ */
 static int gc_chunk(struct ssnap_store *s, u32 *steps)
 {
 	u32 i, j;
 	int r;
 
+	s->nr_xd = 0;
+	r = excl_count_cx(s, false, -1, excl_add, NULL);
+	if (r)
+		return r;
 	for (i = 0; i < s->nr_cx; i++) {
 		struct ssnap_exc *e = &s->cx[i];
 		bool shared = false;
@@ -1253,7 +1534,8 @@ static int gc_chunk(struct ssnap_store *s, u32 *steps)
 		e->hi = 0;	/* gone: no longer keeps its block */
 		e->lo = 1;
 	}
-	return 0;
+	r = excl_count_cx(s, true, 1, excl_add, NULL);
+	return r ? r : excl_apply(s);
 }
 
 int ssnap_gc(struct ssnap_store *s, u32 budget)

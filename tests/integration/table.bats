@@ -307,7 +307,7 @@ snap_create() {
 	ssnap_dm_create snap "0 $SZ s-snap $ORIGIN 4294967295"
 	run dmsetup status "$(ssnap_dm_name snap)"
 	assert_success
-	assert_output --regexp "^0 $SZ s-snap Active [0-9]+\$"
+	assert_output --regexp "^0 $SZ s-snap Active [0-9]+ [0-9]+\$"
 	run dmsetup table "$(ssnap_dm_name snap)"
 	assert_output "0 $SZ s-snap $(majmin "$ORIGIN") 4294967295"
 }
@@ -334,7 +334,7 @@ snap_create() {
 	snap_create 2
 	ssnap_dm_create snap2 "0 $SZ s-snap $ORIGIN 2"
 	run dmsetup status "$(ssnap_dm_name snap2)"
-	assert_output --regexp "^0 $SZ s-snap Active [0-9]+\$"
+	assert_output --regexp "^0 $SZ s-snap Active [0-9]+ [0-9]+\$"
 }
 
 @test "s-snap: its s-snap-origin cannot be removed while it exists" {

@@ -1059,6 +1059,87 @@ static void test_damage_trees(void **state)
 	memdev_free(im.d);
 }
 
+/*
+ * Exclusive chunks follow copies, snapshot writes and deletes, survive a
+ * reopen, and a record that counts wrong is a problem ssnap_check
+ * names (a checksum-valid record: the count, not the block, is wrong).
+ */
+static void test_exclusive_counts(void **state)
+{
+	struct ssnap_disk_root root;
+	struct ssnap_snap_info info;
+	struct fx f;
+	char msg[200];
+	u8 *b;
+	u64 c;
+	u32 off;
+	int r, found = 0;
+
+	(void)state;
+	fx_init(&f, 1024, 32, 8, 0);
+	OK(&f, model_create(&f.m, f.s, 1));
+	for (c = 0; c < 10; c++)
+		OK(&f, model_origin_write(&f.m, f.s, c));
+	assert_int_equal(ssnap_snapshot_find(f.s, 1, &info), 0);
+	assert_int_equal(info.exclusive, 10);
+	/* Shared by 1 and 2: no longer 1's alone, nor 2's. */
+	OK(&f, model_create(&f.m, f.s, 2));
+	for (c = 10; c < 14; c++)
+		OK(&f, model_origin_write(&f.m, f.s, c));
+	assert_int_equal(ssnap_snapshot_find(f.s, 1, &info), 0);
+	assert_int_equal(info.exclusive, 10);
+	assert_int_equal(ssnap_snapshot_find(f.s, 2, &info), 0);
+	assert_int_equal(info.exclusive, 0);
+	/* 2 writes two of them: a copy each of its own. */
+	OK(&f, model_snap_write(&f.m, f.s, 2, 10, false));
+	OK(&f, model_snap_write(&f.m, f.s, 2, 11, true));
+	assert_int_equal(ssnap_snapshot_find(f.s, 1, &info), 0);
+	assert_int_equal(info.exclusive, 12);
+	assert_int_equal(ssnap_snapshot_find(f.s, 2, &info), 0);
+	assert_int_equal(info.exclusive, 2);
+	/* 1 deleted: 2 gets the shared two once they are reclaimed. */
+	OK(&f, model_delete(&f.m, f.s, 1));
+	assert_int_equal(ssnap_snapshot_find(f.s, 2, &info), 0);
+	assert_int_equal(info.exclusive, 2);
+	OK(&f, model_gc_all(&f.m, f.s));
+	assert_int_equal(ssnap_snapshot_find(f.s, 2, &info), 0);
+	assert_int_equal(info.exclusive, 4);
+	OK(&f, ssnap_close(f.s));
+	f.s = h_open(f.d, 0, &r);
+	assert_int_equal(r, 0);
+	assert_int_equal(ssnap_snapshot_find(f.s, 2, &info), 0);
+	assert_int_equal(info.exclusive, 4);
+	OK(&f, ssnap_close(f.s));
+	f.s = NULL;
+	assert_int_equal(h_check(f.d, msg, sizeof(msg)), 0);
+
+	/* The record of id 2 (one leaf: the root) made to count 5. */
+	h_root(f.d, &root);
+	assert_int_equal(le32_to_cpu(root.snap_depth), 1);
+	b = memdev_block(f.d, le64_to_cpu(root.snap_root));
+	/* (The first: what is left past the node's last entry is stale.) */
+	for (off = 32; !found && off + 32 <= SSNAP_BLOCK_SIZE; off++) {
+		__le32 id;
+		__le64 ctime, excl;
+
+		memcpy(&id, b + off, sizeof(id));
+		memcpy(&ctime, b + off + 8, sizeof(ctime));
+		memcpy(&excl, b + off + 24, sizeof(excl));
+		if (le32_to_cpu(id) == 2 && le64_to_cpu(ctime) == 1002 &&
+		    le64_to_cpu(excl) == 4) {
+			excl = cpu_to_le64(5);
+			memcpy(b + off + 24, &excl, sizeof(excl));
+			found++;
+		}
+	}
+	assert_int_equal(found, 1);
+	h_reseal(f.d, le64_to_cpu(root.snap_root));
+	assert_int_equal(h_check(f.d, msg, sizeof(msg)), 1);
+	assert_string_equal(msg, "snapshot 2: its record counts 5 exclusive chunks, the tree 4");
+	model_free(&f.m);
+	memdev_free(f.d);
+}
+
 static void test_damage_superblock(void **state)
 {
 	struct memdev *d;
@@ -1325,6 +1406,7 @@ int main(void)
 		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_io_errors),
 		cmocka_unit_test(test_damage_trees),
+		cmocka_unit_test(test_exclusive_counts),
 		cmocka_unit_test(test_damage_superblock),
 		cmocka_unit_test(test_journal_replay),
 		cmocka_unit_test(test_label_exhaustion),
