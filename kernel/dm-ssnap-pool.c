@@ -845,9 +845,36 @@ void ssnap_pool_suspend(struct ssnap_pool *p)
 	flush_workqueue(p->wq);
 }
 
+/*
+ * A COW device that grew (an LV extended, a loop device's file made
+ * longer) gives its new space to the store when the origin resumes.
+ */
+static void pool_grow(struct ssnap_pool *p)
+{
+	u64 blocks = bdev_nr_sectors(p->cow_bdev) / SSNAP_SECTORS_PER_BLOCK;
+	struct ssnap_usage u;
+	u64 old;
+	int r = 0;
+
+	mutex_lock(&p->lock);
+	ssnap_usage(p->store, &u);
+	old = u.total_blocks;
+	if (blocks > old && !READ_ONCE(p->failed)) {
+		p->kdev.dev.nr_blocks = blocks;
+		r = ssnap_grow(p->store, blocks);
+	}
+	mutex_unlock(&p->lock);
+	if (r)
+		pool_fail(p, "growing the store failed", r);
+	else if (blocks > old && !READ_ONCE(p->failed))
+		DMINFO("%pg: the store grew from %llu to %llu blocks",
+		       p->cow_bdev, old, blocks);
+}
+
 void ssnap_pool_resume(struct ssnap_pool *p, bool error_if_full)
 {
 	WRITE_ONCE(p->error_if_full, error_if_full);
+	pool_grow(p);
 	queue_delayed_work(p->wq, &p->reclaim, 0);
 }
 

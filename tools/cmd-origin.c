@@ -752,3 +752,60 @@ int cmd_remove_origin(const struct cmd *cmd, int argc, char **argv)
 	}
 	return EXIT_OK;
 }
+
+/*
+ * The kernel gives a grown COW device's space to the store when the
+ * origin resumes: suspend and resume it, and say what changed.
+ */
+int cmd_extend(const struct cmd *cmd, int argc, char **argv)
+{
+	uint64_t before, chunk;
+	char node[64], a[32], b[32];
+	struct origin o;
+	int r;
+
+	while (cmd_getopt(cmd, argc, argv) != -1)
+		;
+	argc -= cmd_optind;
+	argv += cmd_optind;
+	cmd_want_args(cmd, argc, argv, 1, 1);
+	r = origin_lookup(argv[0], &o);
+	if (r == -ENOENT) {
+		pr_err("%s: no active origin of that name", argv[0]);
+		return EXIT_FAIL;
+	}
+	if (!r)
+		r = origin_query(&o, true);
+	if (r) {
+		pr_err("%s: cannot read the origin device: %s", argv[0],
+		       strerror(-r));
+		origin_free(&o);
+		return EXIT_FAIL;
+	}
+	before = o.usage.total_chunks;
+	chunk = (uint64_t)o.chunk_sectors << 9;
+	devno_name(o.cow_dev, node, sizeof(node));
+	r = dmx_suspend(o.dm.name);
+	if (!r)
+		r = dmx_resume(o.dm.name);
+	if (!r)
+		r = origin_query(&o, true);
+	if (r) {
+		pr_err("%s: cannot suspend and resume the origin: %s", o.name,
+		       strerror(-r));
+		origin_free(&o);
+		return EXIT_FAIL;
+	}
+	size_str(o.usage.total_chunks * chunk, b, sizeof(b));
+	if (o.usage.total_chunks == before) {
+		pr_note("The store of %s already uses all of %s (%s).", o.name,
+			node, b);
+	} else {
+		size_str(before * chunk, a, sizeof(a));
+		pr_note("Extended the store of %s on %s from %s to %s.", o.name,
+			node, a, b);
+	}
+	r = o.usage.total_chunks < before ? EXIT_FAIL : EXIT_OK;
+	origin_free(&o);
+	return r;
+}

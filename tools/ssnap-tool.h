@@ -209,6 +209,7 @@ int cmd_create_origin(const struct cmd *cmd, int argc, char **argv);
 int cmd_activate(const struct cmd *cmd, int argc, char **argv);
 int cmd_deactivate(const struct cmd *cmd, int argc, char **argv);
 int cmd_remove_origin(const struct cmd *cmd, int argc, char **argv);
+int cmd_extend(const struct cmd *cmd, int argc, char **argv);
 int cmd_snapshot(const struct cmd *cmd, int argc, char **argv);
 int cmd_delete(const struct cmd *cmd, int argc, char **argv);
 int cmd_rename(const struct cmd *cmd, int argc, char **argv);

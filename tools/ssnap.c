@@ -165,6 +165,13 @@ static const struct cmd commands[] = {
 	  "origin device keeps its current data; the store is kept, and "
 	  "can be activated again, unless --wipe is given.",
 	  remove_origin_opts),
+	CMD("extend", cmd_extend, "<name>",
+	  "give a grown COW device's space to its store",
+	  "After the COW device of active origin <name> has grown (an LV "
+	  "extended, a partition or a loop device's file made larger), "
+	  "suspend and resume the origin, which gives the new space to the "
+	  "store, and print the store's new size.",
+	  none_opts),
 	CMD("check", cmd_check, "<cow-dev>",
 	  "check an inactive store",
 	  "Check the store on <cow-dev> for consistency, read-only.  Exit "

@@ -235,6 +235,13 @@ int ssnap_failed(struct ssnap_store *s);
  */
 int ssnap_mark_failed(struct ssnap_store *s);
 
+/*
+ * Grow the store to nr_blocks blocks of its device (which must have
+ * them: dev->nr_blocks is updated first).  Shrinking is refused
+ * (-EINVAL).  Crash safe; 0 or an errno.
+ */
+int ssnap_grow(struct ssnap_store *s, u64 nr_blocks);
+
 /* Read the superblock only (for tools and the kernel's pre-checks). */
 int ssnap_read_super(struct ssnap_dev *dev, struct ssnap_disk_sb *sb);
 

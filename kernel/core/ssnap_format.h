@@ -128,7 +128,8 @@ struct ssnap_disk_root {
 	__le64 data_hint;
 	__le32 snap_depth;	/* levels in the snapshot tree */
 	__le32 reserved0;
-	__u8 reserved[SSNAP_BLOCK_SIZE - 112];
+	__le64 nr_blocks;	/* blocks in use: rules over sb cow_blocks */
+	__u8 reserved[SSNAP_BLOCK_SIZE - 120];
 } __packed;
 
 /* B-tree keys: (a, b) compared as a pair. */

@@ -117,21 +117,47 @@ int ssnap_root_flush(struct ssnap_store *s)
 	d->gc_lo = cpu_to_le32(s->gc_lo);
 	d->meta_hint = cpu_to_le64(s->meta_hint);
 	d->data_hint = cpu_to_le64(s->data_hint);
+	d->nr_blocks = cpu_to_le64(s->nr_blocks);
 	ssnap_bdirty(s, b);
 	ssnap_bput(s, b);
 	s->root_dirty = false;
 	return 0;
 }
 
+static void set_nr_blocks(struct ssnap_store *s, u64 nr_blocks)
+{
+	s->nr_blocks = nr_blocks;
+	s->nr_groups = (nr_blocks + SSNAP_GROUP_BLOCKS - 1) >>
+		SSNAP_GROUP_SHIFT;
+}
+
 static int root_load(struct ssnap_store *s)
 {
 	struct ssnap_disk_root *d;
 	struct ssnap_block *b;
+	u64 nr_blocks;
 	int r = ssnap_bread(s, SSNAP_ROOT_BLOCK, SSNAP_BT_ROOT, &b);
 
 	if (r)
 		return r;
 	d = b->data;
+	/*
+	 * The size in the root block rules: a store that grew commits it
+	 * there before the superblock follows (ssnap_grow).
+	 */
+	nr_blocks = le64_to_cpu(d->nr_blocks);
+	if (nr_blocks && nr_blocks != s->nr_blocks) {
+		if (nr_blocks < s->nr_blocks ||
+		    nr_blocks > s->dev->nr_blocks) {
+			ssnap_err("root block: the store has %llu blocks, the superblock %llu, the device %llu",
+				  (unsigned long long)nr_blocks,
+				  (unsigned long long)s->nr_blocks,
+				  (unsigned long long)s->dev->nr_blocks);
+			ssnap_bput(s, b);
+			return -EILSEQ;
+		}
+		set_nr_blocks(s, nr_blocks);
+	}
 	s->exc.root = le64_to_cpu(d->exc_root);
 	s->exc.depth = le32_to_cpu(d->exc_depth);
 	s->snaps.root = le64_to_cpu(d->snap_root);
@@ -322,9 +348,7 @@ static void store_geometry(struct ssnap_store *s, const struct ssnap_disk_sb *sb
 	s->chunk_shift = 0;
 	while ((1U << s->chunk_shift) < s->chunk_blocks)
 		s->chunk_shift++;
-	s->nr_blocks = le64_to_cpu(sb->cow_blocks);
-	s->nr_groups = (s->nr_blocks + SSNAP_GROUP_BLOCKS - 1) >>
-		SSNAP_GROUP_SHIFT;
+	set_nr_blocks(s, le64_to_cpu(sb->cow_blocks));
 	s->jstart = le64_to_cpu(sb->journal_start);
 	s->jblocks = le32_to_cpu(sb->journal_blocks);
 	s->tx_soft = ssnap_min(200U, s->jblocks / 2 - 32);
@@ -360,7 +384,8 @@ static void copy_str(char *dst, const char *src, u32 len)
 		memcpy(dst, src, strnlen(src, len - 1));
 }
 
-static int write_bitmaps(struct ssnap_store *s)
+/* Write the bitmap blocks of groups from..nr_groups-1, all free. */
+static int write_bitmaps(struct ssnap_store *s, u64 from)
 {
 	struct ssnap_disk_bitmap *bm = ssnap_alloc(SSNAP_BLOCK_SIZE);
 	u64 g, i, fixed = s->jstart + s->jblocks + 1;
@@ -368,7 +393,7 @@ static int write_bitmaps(struct ssnap_store *s)
 
 	if (!bm)
 		return -ENOMEM;
-	for (g = 0; g < s->nr_groups && !r; g++) {
+	for (g = from; g < s->nr_groups && !r; g++) {
 		memset(bm, 0, SSNAP_BLOCK_SIZE);
 		bm->group = cpu_to_le64(g);
 		if (g) {
@@ -440,7 +465,7 @@ int ssnap_format(struct ssnap_dev *dev, const struct ssnap_format_params *p)
 	r = ssnap_cache_init(&s->cache, SSNAP_CACHE_DEFAULT);
 	if (r)
 		goto out;
-	r = write_bitmaps(s);
+	r = write_bitmaps(s, 0);
 	if (r)
 		goto out;
 	s->meta_hint = s->jstart + s->jblocks + 1;
@@ -620,6 +645,43 @@ static int writable(struct ssnap_store *s)
 	if (s->read_only)
 		return -EROFS;
 	return ssnap_maybe_commit(s);
+}
+
+/*
+ * The new groups' bitmaps go home first, then the root block commits
+ * the new size (the point of no return), then the superblock follows:
+ * a crash before the commit leaves the old store and unused blocks
+ * beyond it; after, the root block's size rules (root_load).
+ */
+int ssnap_grow(struct ssnap_store *s, u64 nr_blocks)
+{
+	u64 old_groups = s->nr_groups;
+	int r = writable(s);
+
+	if (r)
+		return r;
+	if (nr_blocks == s->nr_blocks)
+		return 0;
+	if (nr_blocks < s->nr_blocks || nr_blocks > s->dev->nr_blocks)
+		return -EINVAL;
+	r = ssnap_commit(s);
+	if (r)
+		return r;
+	set_nr_blocks(s, nr_blocks);
+	r = write_bitmaps(s, old_groups);
+	if (!r)
+		r = s->dev->ops->flush(s->dev);
+	if (!r) {
+		ssnap_root_dirty(s);
+		r = ssnap_commit(s);
+	}
+	if (!r) {
+		s->sb.cow_blocks = cpu_to_le64(nr_blocks);
+		r = ssnap_sb_write(s, 0, 0);
+	}
+	if (r)
+		ssnap_fail(s, r);
+	return r;
 }
 
 int ssnap_snapshot_create(struct ssnap_store *s, u32 id, const char *name,

@@ -167,3 +167,36 @@ snap_dev() {
 	run ssnap_dmesg
 	assert_output --partial "store full: dropped snapshot 1"
 }
+
+@test "a full store takes the space of its grown COW device at the next resume" {
+	local t2
+	load_origin "1 error_if_full"
+	T=$(total_chunks)
+	dmsetup message "$WORK" 0 snapshot create 1
+	run write_b 0 $((T + 16))
+	assert_failure
+	assert_output --partial "No space left on device"
+
+	# The COW device doubles; the store sees it when the origin resumes.
+	ssnap_loop_grow "$COW" 16
+	[ "$(total_chunks)" = "$T" ]
+	dmsetup suspend "$WORK"
+	dmsetup resume "$WORK"
+	t2=$(total_chunks)
+	# (8 MiB more: 128 chunks, a few less the metadata takes.)
+	[ "$t2" -ge $((T + 120)) ] || fail "the store has $t2 chunks, was $T"
+	run ssnap_dmesg
+	assert_output --regexp "the store grew from [0-9]+ to 4096 blocks"
+
+	write_b 0 $((T + 16))
+	S1=$(snap_dev 1)
+	same "$S1" A 0 $((SIZE / CHUNK))
+	same "/dev/mapper/$WORK" B 0 $((T + 16))
+	# It stays grown over a teardown; resuming again changes nothing.
+	dmsetup remove "$(ssnap_dm_name snap1)"
+	dmsetup remove "$WORK"
+	load_origin
+	[ "$(total_chunks)" = "$t2" ]
+	S1=$(snap_dev 1)
+	same "$S1" A 0 $((SIZE / CHUNK))
+}

@@ -526,6 +526,25 @@ snapshots_of() {
 	[ -b "/dev/mapper/ssnap-$ORIGIN_NAME-a" ]
 }
 
+@test "extend gives a grown COW device's space to the store; refuses no origin" {
+	local before after
+	make_origin 32 16
+	before=$(ssnap list --json "$ORIGIN_NAME" | jq .origins[0].total_chunks)
+	run ssnap extend "$ORIGIN_NAME"
+	assert_success
+	assert_output --regexp "^The store of $ORIGIN_NAME already uses all of [^ ]+ \(.*\)\.\$"
+	ssnap_loop_grow "$COW" 48
+	run ssnap extend "$ORIGIN_NAME"
+	assert_success
+	assert_output --regexp "^Extended the store of $ORIGIN_NAME on [^ ]+ from .* to .*\.\$"
+	after=$(ssnap list --json "$ORIGIN_NAME" | jq .origins[0].total_chunks)
+	# 32 MiB more, in 64 KiB chunks (a few blocks go to metadata).
+	[ "$after" -ge $((before + 500)) ] || fail "$before chunks, then $after"
+	run --separate-stderr ssnap extend "${ORIGIN_NAME}nope"
+	assert_failure 1
+	[[ $stderr == "ssnap: ${ORIGIN_NAME}nope: no active origin of that name" ]]
+}
+
 @test "remove-origin tears the devices down and keeps the store; --wipe erases it" {
 	make_origin
 	ssnap -q snapshot "$ORIGIN_NAME" a

@@ -26,6 +26,8 @@
 #                                   $SIZE sectors), the s-snap-origin
 #                                   "origin" on them as $WORK, $ODEV
 #   ssnap_activate <id>             the s-snap "snap<id>" as $SNAPDEV
+#   ssnap_loop_grow <dev> <MiB>     make a loop device of ssnap_loopdev
+#                                   that many MiB (as an LV extended)
 
 # bats-support and bats-assert, from BATS_LIB_PATH or Debian's place.
 case ":${BATS_LIB_PATH:-}:" in
@@ -110,6 +112,12 @@ ssnap_loopdev() {
 	}
 	_ssnap_register loops "$dev"
 	echo "$dev"
+}
+
+ssnap_loop_grow() {
+	local f
+	f=$(losetup -n -O BACK-FILE "$1") || return 1
+	truncate -s "$2M" "$f" && losetup -c "$1"
 }
 
 ssnap_dm_create() {

@@ -231,6 +231,22 @@ struct memdev *memdev_clone_durable(const struct memdev *d)
 	return n;
 }
 
+void memdev_grow(struct memdev *d, u64 nr_blocks)
+{
+	u8 *durable = image_get(nr_blocks, true);
+	u8 *cur = image_get(nr_blocks, true);
+
+	assert(nr_blocks >= d->nr_blocks);
+	memcpy(durable, d->durable, d->nr_blocks * BS);
+	memcpy(cur, d->cur, d->nr_blocks * BS);
+	image_put(d->durable, d->nr_blocks);
+	image_put(d->cur, d->nr_blocks);
+	d->durable = durable;
+	d->cur = cur;
+	d->nr_blocks = nr_blocks;
+	d->dev.nr_blocks = nr_blocks;
+}
+
 void memdev_cut_after(struct memdev *d, u64 nth_write)
 {
 	d->cut_after = nth_write;

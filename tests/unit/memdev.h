@@ -59,6 +59,9 @@ void memdev_free(struct memdev *d);
 /* A new device whose durable and current contents are d's durable ones. */
 struct memdev *memdev_clone_durable(const struct memdev *d);
 
+/* The device grows to nr_blocks (zeroes at the end), as an LV extended. */
+void memdev_grow(struct memdev *d, u64 nr_blocks);
+
 void memdev_cut_after(struct memdev *d, u64 nth_write);
 /* Everything written so far becomes durable; counters are kept. */
 void memdev_sync(struct memdev *d);

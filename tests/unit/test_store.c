@@ -870,6 +870,134 @@ static void test_enospc(void **state)
 }
 
 /*
+ * A COW device that grows: ssnap_grow gives the store the new space,
+ * which serves copies at once and after a reopen; shrinking and growing
+ * beyond the device are refused.
+ */
+static void test_grow(void **state)
+{
+	struct ssnap_usage u0, u1;
+	struct fx f;
+	u64 c, stop;
+	int r = 0;
+
+	(void)state;
+	/* 8-block chunks; groups 0 and 1, the second partial. */
+	fx_init(&f, 20000, 4000, 64, 0);
+	model_free(&f.m);
+	model_init(&f.m, 4000, 40000, 8);
+	f.m.hazard_is_error = true;
+	model_opened(&f.m, f.s);
+	OK(&f, model_create(&f.m, f.s, 1));
+	for (c = 0; c < 4000; c++) {
+		r = model_origin_write(&f.m, f.s, c);
+		if (r)
+			break;
+	}
+	MODEL_OK(&f);
+	assert_int_equal(r, -ENOSPC);
+	stop = c;
+	u0 = usage(&f);
+	assert_int_equal(u0.total_blocks, 20000);
+
+	memdev_grow(f.d, 40000);
+	assert_int_equal(ssnap_grow(f.s, 40001), -EINVAL);
+	OK(&f, ssnap_grow(f.s, 40000));
+	u1 = usage(&f);
+	assert_int_equal(u1.total_blocks, 40000);
+	assert_true(u1.free_chunks > 2000);
+	assert_int_equal(u1.data_chunks, u0.data_chunks);
+	for (c = stop; c < 4000; c++)
+		OK(&f, model_origin_write(&f.m, f.s, c));
+	OK(&f, model_commit(&f.m, f.s));
+	fx_reopen(&f);
+	assert_int_equal(usage(&f).total_blocks, 40000);
+	assert_int_equal(ssnap_grow(f.s, 30000), -EINVAL);
+	OK(&f, ssnap_grow(f.s, 40000));
+	fx_done(&f);
+}
+
+/*
+ * A power cut at every write of a grow, with the unflushed writes lost
+ * or kept: the store opens, of the old size or the new one, clean, and
+ * its snapshot reads what it did.
+ */
+static void test_grow_crash(void **state)
+{
+	struct memdev *d, *c, *img;
+	struct ssnap_store *s;
+	struct ssnap_usage u;
+	u64 k, n, base, ch, cow, want[64];
+	char msg[200];
+	int r, pol;
+	u32 label;
+
+	(void)state;
+	d = h_format(20000, 64, 0);
+	s = h_open(d, 0, &r);
+	assert_int_equal(r, 0);
+	assert_int_equal(ssnap_snapshot_create(s, 1, NULL, 0, 1), 0);
+	assert_int_equal(ssnap_label_of(s, 1, &label), 0);
+	for (ch = 0; ch < 64; ch++) {
+		struct ssnap_plan p;
+
+		assert_int_equal(ssnap_plan_write(s, SSNAP_ORIGIN, ch, &p), 0);
+		assert_int_equal(ssnap_commit_plan(s, &p), 0);
+	}
+	for (ch = 0; ch < 64; ch++)
+		assert_int_equal(ssnap_lookup(s, label, ch, &want[ch]),
+				 SSNAP_MAP_COW);
+	assert_int_equal(ssnap_close(s), 0);
+	memdev_sync(d);
+	memdev_grow(d, 40000);
+
+	/* How many writes a whole grow makes. */
+	c = memdev_clone_durable(d);
+	s = h_open(c, 0, &r);
+	assert_int_equal(r, 0);
+	base = c->writes;
+	assert_int_equal(ssnap_grow(s, 40000), 0);
+	n = c->writes - base;
+	assert_true(n >= 3);
+	ssnap_close(s);
+	memdev_free(c);
+
+	for (k = 1; k <= n; k++) {
+		for (pol = MEMDEV_LOSE; pol <= MEMDEV_KEEP; pol++) {
+			c = memdev_clone_durable(d);
+			s = h_open(c, 0, &r);
+			assert_int_equal(r, 0);
+			memdev_cut_after(c, c->writes + k);
+			(void)ssnap_grow(s, 40000);
+			ssnap_close(s);
+			img = memdev_crash(c, pol, k);
+			memdev_free(c);
+			r = h_check(img, msg, sizeof(msg));
+			if (r)
+				fail_msg("cut after write %llu of %llu (%s): %d problems: %s",
+					 (unsigned long long)k,
+					 (unsigned long long)n,
+					 memdev_policy_name(pol), r, msg);
+			s = h_open(img, 0, &r);
+			assert_int_equal(r, 0);
+			ssnap_usage(s, &u);
+			assert_true(u.total_blocks == 20000 ||
+				    u.total_blocks == 40000);
+			if (k == n)
+				assert_int_equal(u.total_blocks, 40000);
+			for (ch = 0; ch < 64; ch++) {
+				assert_int_equal(ssnap_lookup(s, label, ch, &cow),
+						 SSNAP_MAP_COW);
+				assert_int_equal(cow, want[ch]);
+			}
+			assert_int_equal(ssnap_close(s), 0);
+			memdev_free(img);
+		}
+	}
+	memdev_free(d);
+}
+
+/*
  * I/O errors: a failed commit stops the store; reopening finds the
  * last commit.
  */
@@ -1407,6 +1535,8 @@ int main(void)
 		cmocka_unit_test(test_io_errors),
 		cmocka_unit_test(test_damage_trees),
 		cmocka_unit_test(test_exclusive_counts),
+		cmocka_unit_test(test_grow),
+		cmocka_unit_test(test_grow_crash),
 		cmocka_unit_test(test_damage_superblock),
 		cmocka_unit_test(test_journal_replay),
 		cmocka_unit_test(test_label_exhaustion),
