@@ -626,16 +626,8 @@ int cmd_deactivate(const struct cmd *cmd, int argc, char **argv)
 	cmd_want_args(cmd, argc, argv, 0, 1);
 
 	if (!all) {
-		r = origin_lookup(argv[0], &o);
-		if (r == -ENOENT) {
-			pr_err("%s: no active origin of that name", argv[0]);
+		if (origin_lookup_or_err(argv[0], &o))
 			return EXIT_FAIL;
-		}
-		if (r) {
-			pr_err("%s: cannot read the origin device: %s",
-			       argv[0], strerror(-r));
-			return EXIT_FAIL;
-		}
 		r = deactivate_origin(&o);
 		origin_free(&o);
 		if (r)
@@ -769,13 +761,9 @@ int cmd_extend(const struct cmd *cmd, int argc, char **argv)
 	argc -= cmd_optind;
 	argv += cmd_optind;
 	cmd_want_args(cmd, argc, argv, 1, 1);
-	r = origin_lookup(argv[0], &o);
-	if (r == -ENOENT) {
-		pr_err("%s: no active origin of that name", argv[0]);
+	if (origin_lookup_or_err(argv[0], &o))
 		return EXIT_FAIL;
-	}
-	if (!r)
-		r = origin_query(&o, true);
+	r = origin_query(&o, true);
 	if (r) {
 		pr_err("%s: cannot read the origin device: %s", argv[0],
 		       strerror(-r));

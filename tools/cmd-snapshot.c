@@ -13,18 +13,6 @@
 /* ------------------------------------------------------------------ */
 /* Commands.                                                           */
 
-static int lookup_or_err(const char *name, struct origin *o)
-{
-	int r = origin_lookup(name, o);
-
-	if (r == -ENOENT)
-		pr_err("%s: no active origin of that name", name);
-	else if (r)
-		pr_err("%s: cannot read the origin device: %s", name,
-		       strerror(-r));
-	return r;
-}
-
 static int query_or_err(struct origin *o, bool usage)
 {
 	int r = origin_query(o, usage);
@@ -153,7 +141,7 @@ int cmd_snapshot(const struct cmd *cmd, int argc, char **argv)
 	cmd_want_args(cmd, argc, argv, 2, 2);
 	if (check_snap_name(argv[1]))
 		return EXIT_FAIL;
-	if (lookup_or_err(argv[0], &o) || query_or_err(&o, false))
+	if (origin_lookup_or_err(argv[0], &o) || query_or_err(&o, false))
 		return EXIT_FAIL;
 
 	r = EXIT_FAIL;
@@ -236,7 +224,7 @@ int cmd_delete(const struct cmd *cmd, int argc, char **argv)
 	argc -= cmd_optind;
 	argv += cmd_optind;
 	cmd_want_args(cmd, argc, argv, have_id ? 1 : 2, have_id ? 1 : 2);
-	if (lookup_or_err(argv[0], &o) || query_or_err(&o, false))
+	if (origin_lookup_or_err(argv[0], &o) || query_or_err(&o, false))
 		return EXIT_FAIL;
 	s = have_id ? origin_find_id(&o, id) : origin_find_snap(&o, argv[1]);
 	if (!s) {
@@ -286,7 +274,7 @@ int cmd_rename(const struct cmd *cmd, int argc, char **argv)
 	cmd_want_args(cmd, argc, argv, 3, 3);
 	if (check_snap_name(argv[2]))
 		return EXIT_FAIL;
-	if (lookup_or_err(argv[0], &o) || query_or_err(&o, false))
+	if (origin_lookup_or_err(argv[0], &o) || query_or_err(&o, false))
 		return EXIT_FAIL;
 	s = origin_find_snap(&o, argv[1]);
 	if (!s) {
@@ -343,7 +331,7 @@ int cmd_set_priority(const struct cmd *cmd, int argc, char **argv)
 	cmd_want_args(cmd, argc, argv, 3, 3);
 	if (parse_u32(argv[2], &prio))
 		cmd_usage_error(cmd, "invalid priority '%s'", argv[2]);
-	if (lookup_or_err(argv[0], &o) || query_or_err(&o, false))
+	if (origin_lookup_or_err(argv[0], &o) || query_or_err(&o, false))
 		return EXIT_FAIL;
 	s = origin_find_snap(&o, argv[1]);
 	if (!s) {

@@ -94,6 +94,18 @@ int origin_lookup(const char *name, struct origin *o)
 	return origin_fill_info(&info, o);
 }
 
+int origin_lookup_or_err(const char *name, struct origin *o)
+{
+	int r = origin_lookup(name, o);
+
+	if (r == -ENOENT)
+		pr_err("%s: no active origin of that name", name);
+	else if (r)
+		pr_err("%s: cannot read the origin device: %s", name,
+		       strerror(-r));
+	return r;
+}
+
 int origin_lookup_uuid(const char *uuid, struct origin *o)
 {
 	struct dmx_info info;

@@ -161,6 +161,8 @@ struct origin {
 int origin_fill_info(const struct dmx_info *info, struct origin *o);
 /* The active origin called `name`: 0, -ENOENT, or another error. */
 int origin_lookup(const char *name, struct origin *o);
+/* The same, saying on stderr why there is none. */
+int origin_lookup_or_err(const char *name, struct origin *o);
 /* The active origin of store `uuid`. */
 int origin_lookup_uuid(const char *uuid, struct origin *o);
 /* The active origin whose dm device is M:m. */
