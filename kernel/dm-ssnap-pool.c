@@ -346,7 +346,8 @@ int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio,
 		defer_bio(p, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
-	if (READ_ONCE(p->failed) || READ_ONCE(snap->dropped)) {
+	if (READ_ONCE(p->failed) || READ_ONCE(snap->dropped) ||
+	    READ_ONCE(snap->invalid)) {
 		error_bio(bio, -EIO);
 		return DM_MAPIO_SUBMITTED;
 	}
@@ -509,21 +510,56 @@ static void finish_job(struct ssnap_pool *p, struct ssnap_job *job)
 }
 
 /* A copy has landed: record it (the commit follows in the worker). */
+struct invalidated {
+	struct ssnap_pool *p;
+	struct ssnap_job *job;
+};
+
+/* Snapshot id lost a chunk: its devices fail from now on. */
+static void snap_invalidated(void *ctx, u32 id)
+{
+	struct invalidated *iv = ctx;
+	struct ssnap_active *a;
+
+	list_for_each_entry(a, &iv->p->active, list)
+		if (a->id == id)
+			WRITE_ONCE(a->invalid, true);
+	DMERR_LIMIT("%pg: copying chunk %llu failed (error %d): snapshot %u lost it and is invalid",
+		    iv->p->cow_bdev, iv->job->plan.chunk, iv->job->error, id);
+}
+
+/*
+ * A copy has landed: record it (the commit follows in the worker).  A
+ * copy that failed costs the snapshots it was for (an origin write's:
+ * they are marked invalid, and the write goes on after the commit), or
+ * the write (a snapshot's: it fails).
+ */
 static void job_copied(struct ssnap_pool *p, struct ssnap_job *job)
 {
+	struct invalidated iv = { p, job };
+	const char *why = "recording a copy failed";
 	int r;
 
 	mutex_lock(&p->lock);
-	if (job->error) {
-		ssnap_abort_plan(p->store, &job->plan);
-		r = job->error;
-	} else {
+	if (!job->error) {
 		r = ssnap_commit_plan(p->store, &job->plan);
+	} else if (job->plan.label == SSNAP_ORIGIN) {
+		r = ssnap_plan_invalidate(p->store, &job->plan,
+					  snap_invalidated, &iv);
+		why = "marking snapshots invalid after a failed copy failed";
+		if (!r)
+			job->error = 0;
+	} else {
+		ssnap_abort_plan(p->store, &job->plan);
+		DMERR_LIMIT("%pg: copying chunk %llu for a write to snapshot %u failed (error %d)",
+			    p->cow_bdev, job->plan.chunk,
+			    pb_of(bio_list_peek(&job->bios))->snap->id,
+			    job->error);
+		r = 0;
 	}
 	mutex_unlock(&p->lock);
 	if (r) {
-		pool_fail(p, job->error ? "copy to the COW device failed" :
-			  "recording a copy failed", r);
+		pool_fail(p, why, r);
 		/* The origin write goes on; snapshots now fail. */
 		job->error = job->plan.label ? r : 0;
 	}
@@ -672,7 +708,8 @@ static void process_bio(struct ssnap_pool *p, struct bio *bio)
 	}
 	if (pb->label == SSNAP_ORIGIN)
 		origin_write(p, bio);
-	else if (READ_ONCE(p->failed) || pb->snap->dropped)
+	else if (READ_ONCE(p->failed) || pb->snap->dropped ||
+		 READ_ONCE(pb->snap->invalid))
 		error_bio(bio, -EIO);
 	else if (write)
 		snap_write(p, bio);
@@ -911,12 +948,12 @@ static struct ssnap_active *active_find(struct ssnap_pool *p, u32 id)
 int ssnap_pool_snap_get(struct ssnap_pool *p, u32 id,
 			struct ssnap_active **out)
 {
+	struct ssnap_snap_info info;
 	struct ssnap_active *a;
-	u32 label;
 	int r;
 
 	mutex_lock(&p->lock);
-	r = ssnap_label_of(p->store, id, &label);
+	r = ssnap_snapshot_find(p->store, id, &info);
 	if (!r) {
 		a = active_find(p, id);
 		if (a) {
@@ -925,7 +962,8 @@ int ssnap_pool_snap_get(struct ssnap_pool *p, u32 id,
 			a = kzalloc(sizeof(*a), GFP_KERNEL);
 			if (a) {
 				a->id = id;
-				a->label = label;
+				a->label = info.label;
+				a->invalid = info.flags & SSNAP_SNAP_INVALID;
 				a->refs = 1;
 				list_add(&a->list, &p->active);
 			} else {
@@ -1273,6 +1311,8 @@ void ssnap_pool_snap_status(struct ssnap_pool *p, struct ssnap_active *a,
 		DMEMIT("Fail");
 	} else if (READ_ONCE(a->dropped)) {
 		DMEMIT("Dropped");
+	} else if (READ_ONCE(a->invalid)) {
+		DMEMIT("Invalid");
 	} else {
 		mutex_lock(&p->lock);
 		r = ssnap_snapshot_find(p->store, a->id, &info);

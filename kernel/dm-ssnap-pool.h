@@ -50,6 +50,7 @@ struct ssnap_active {
 	u32 label;
 	u32 refs;
 	bool dropped;
+	bool invalid;		/* SSNAP_SNAP_INVALID: it lost data */
 };
 
 /* Per-bio data of both targets. */

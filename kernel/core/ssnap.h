@@ -328,6 +328,17 @@ int ssnap_plan_write(struct ssnap_store *s, u32 label, u64 chunk,
 		     struct ssnap_plan *p);
 int ssnap_commit_plan(struct ssnap_store *s, struct ssnap_plan *p);
 void ssnap_abort_plan(struct ssnap_store *s, struct ssnap_plan *p);
+/*
+ * The copy an origin write's plan asked for could not be made (an I/O
+ * error): the snapshots it was for lose the chunk once the write goes
+ * on.  Marks each of them invalid (SSNAP_SNAP_INVALID: their data can
+ * no longer be trusted) and calls fn(ctx, id) for it, then gives back
+ * the plan's reservations.  The caller commits before it lets the write
+ * go, so that no crash brings back a valid-looking snapshot without its
+ * data.  0 or an errno.
+ */
+int ssnap_plan_invalidate(struct ssnap_store *s, struct ssnap_plan *p,
+			  void (*fn)(void *ctx, u32 id), void *ctx);
 
 /*
  * Drop `label`'s own copy of `chunk` (a discard on a snapshot): the chunk

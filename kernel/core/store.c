@@ -1371,6 +1371,27 @@ void ssnap_abort_plan(struct ssnap_store *s, struct ssnap_plan *p)
 	p->kind = PK_NONE;
 }
 
+int ssnap_plan_invalidate(struct ssnap_store *s, struct ssnap_plan *p,
+			  void (*fn)(void *ctx, u32 id), void *ctx)
+{
+	u32 i, id;
+	int r = 0;
+
+	if (p->kind != PK_ORIGIN) {
+		ssnap_abort_plan(s, p);
+		return -EINVAL;
+	}
+	ssnap_abort_plan(s, p);
+	for (i = label_lb(s, p->lo); !r && i < s->nr_live &&
+	     s->labels[i] <= p->hi; i++) {
+		id = s->live[s->lidx[i]].id;
+		r = ssnap_snapshot_set_flags(s, id, SSNAP_SNAP_INVALID, 0);
+		if (!r && fn)
+			fn(ctx, id);
+	}
+	return r;
+}
+
 /* Replace range lo..hi (reading from `shared`) by a range of its own for s. */
 static int split_range(struct ssnap_store *s, struct ssnap_plan *p,
 		       u64 shared, bool *shared_used)

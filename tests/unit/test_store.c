@@ -869,6 +869,59 @@ static void test_enospc(void **state)
 	fx_done(&f);
 }
 
+static void note_id(void *ctx, u32 id)
+{
+	u32 *ids = ctx;
+
+	ids[ids[0]++ + 1] = id;
+}
+
+/*
+ * A copy that could not be made: the snapshots the plan was for become
+ * invalid, and no other; the reservation comes back; the store stays
+ * clean and goes on.
+ */
+static void test_plan_invalidate(void **state)
+{
+	struct ssnap_snap_info info;
+	struct ssnap_usage u0, u1;
+	struct ssnap_plan p;
+	u32 ids[8] = { 0 };
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 1024, 16, 8, 0);
+	OK(&f, model_create(&f.m, f.s, 1));
+	OK(&f, model_origin_write(&f.m, f.s, 2));	/* 1 has chunk 2 */
+	OK(&f, model_create(&f.m, f.s, 2));
+	OK(&f, model_create(&f.m, f.s, 3));
+	u0 = usage(&f);
+	assert_int_equal(ssnap_plan_write(f.s, SSNAP_ORIGIN, 2, &p), 0);
+	assert_true(p.copy);
+	assert_int_equal(ssnap_plan_invalidate(f.s, &p, note_id, ids), 0);
+	/* 2 and 3 read chunk 2 from the origin; 1 has its copy. */
+	assert_int_equal(ids[0], 2);
+	assert_int_equal(ids[1], 2);
+	assert_int_equal(ids[2], 3);
+	assert_int_equal(ssnap_snapshot_find(f.s, 1, &info), 0);
+	assert_int_equal(info.flags & SSNAP_SNAP_INVALID, 0);
+	assert_int_equal(ssnap_snapshot_find(f.s, 3, &info), 0);
+	assert_int_equal(info.flags & SSNAP_SNAP_INVALID, SSNAP_SNAP_INVALID);
+	u1 = usage(&f);
+	assert_int_equal(u1.free_chunks, u0.free_chunks);
+	OK(&f, ssnap_commit(f.s));
+	/* Snapshots made later are valid, and copies go on. */
+	OK(&f, model_create(&f.m, f.s, 4));
+	OK(&f, model_origin_write(&f.m, f.s, 5));
+	assert_int_equal(ssnap_snapshot_find(f.s, 4, &info), 0);
+	assert_int_equal(info.flags & SSNAP_SNAP_INVALID, 0);
+	OK(&f, ssnap_close(f.s));
+	f.s = NULL;
+	fx_check(&f);
+	model_free(&f.m);
+	memdev_free(f.d);
+}
+
 /*
  * A COW device that grows: ssnap_grow gives the store the new space,
  * which serves copies at once and after a reopen; shrinking and growing
@@ -1536,6 +1589,7 @@ int main(void)
 		cmocka_unit_test(test_damage_trees),
 		cmocka_unit_test(test_exclusive_counts),
 		cmocka_unit_test(test_grow),
+		cmocka_unit_test(test_plan_invalidate),
 		cmocka_unit_test(test_grow_crash),
 		cmocka_unit_test(test_damage_superblock),
 		cmocka_unit_test(test_journal_replay),
