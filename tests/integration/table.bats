@@ -61,87 +61,61 @@ expect_reload_error() {
 # ---------------------------------------------------------------------
 # s-snap-origin: malformed lines
 
-@test "s-snap-origin: too few arguments" {
-	ssnap_dm_expect_error bad "$(origin_line "$ORIGIN" "$COW" S)" \
-		"Invalid argument count: need <origin_dev> <cow_dev> S <chunk_sectors> [<#features> <feature>...]"
+# refused <case> <table> <message>: the table does not load, and the
+# kernel log says <message> (since this case began).
+refused() {
+	ssnap_kmsg_mark "$1"
+	ssnap_dm_expect_error bad "$2" "$3" || fail "case: $1"
 }
 
-@test "s-snap-origin: no arguments at all" {
-	ssnap_dm_expect_error bad "0 $SZ s-snap-origin" \
+@test "s-snap-origin: every malformed line is refused with its own message" {
+	refused "too few arguments" \
+		"$(origin_line "$ORIGIN" "$COW" S)" \
 		"Invalid argument count: need <origin_dev> <cow_dev> S <chunk_sectors> [<#features> <feature>...]"
-}
-
-@test "s-snap-origin: store type other than S" {
-	ssnap_dm_expect_error bad "$(origin_line "$ORIGIN" "$COW" P 8)" \
+	refused "no arguments at all" \
+		"0 $SZ s-snap-origin" \
+		"Invalid argument count: need <origin_dev> <cow_dev> S <chunk_sectors> [<#features> <feature>...]"
+	refused "store type other than S" \
+		"$(origin_line "$ORIGIN" "$COW" P 8)" \
 		"Unknown store type: only S (shared) is supported"
-}
-
-@test "s-snap-origin: chunk size not a number" {
-	ssnap_dm_expect_error bad "$(origin_line "$ORIGIN" "$COW" S 8k)" \
+	refused "chunk size not a number" \
+		"$(origin_line "$ORIGIN" "$COW" S 8k)" \
 		"Invalid chunk size"
-}
-
-@test "s-snap-origin: negative chunk size" {
-	ssnap_dm_expect_error bad "$(origin_line "$ORIGIN" "$COW" S -8)" \
+	refused "negative chunk size" \
+		"$(origin_line "$ORIGIN" "$COW" S -8)" \
 		"Invalid chunk size"
-}
-
-@test "s-snap-origin: chunk size not a power of two" {
-	ssnap_dm_expect_error bad "$(origin_line "$ORIGIN" "$COW" S 24)" \
+	refused "chunk size not a power of two" \
+		"$(origin_line "$ORIGIN" "$COW" S 24)" \
 		"Chunk size is not a power of two"
-}
-
-@test "s-snap-origin: chunk size zero" {
-	ssnap_dm_expect_error bad "$(origin_line "$ORIGIN" "$COW" S 0)" \
+	refused "chunk size zero" \
+		"$(origin_line "$ORIGIN" "$COW" S 0)" \
 		"Chunk size is not a power of two"
-}
-
-@test "s-snap-origin: chunk size below 8 sectors" {
-	ssnap_dm_expect_error bad "$(origin_line "$ORIGIN" "$COW" S 4)" \
+	refused "chunk size below 8 sectors" \
+		"$(origin_line "$ORIGIN" "$COW" S 4)" \
 		"Chunk size out of range (8-2048 sectors)"
-}
-
-@test "s-snap-origin: chunk size above 2048 sectors" {
-	ssnap_dm_expect_error bad "$(origin_line "$ORIGIN" "$COW" S 4096)" \
+	refused "chunk size above 2048 sectors" \
+		"$(origin_line "$ORIGIN" "$COW" S 4096)" \
 		"Chunk size out of range (8-2048 sectors)"
-}
-
-@test "s-snap-origin: feature count not a number" {
-	ssnap_dm_expect_error bad "$(origin_line "$ORIGIN" "$COW" S 8 x)" \
+	refused "feature count not a number" \
+		"$(origin_line "$ORIGIN" "$COW" S 8 x)" \
 		"Invalid number of feature arguments"
-}
-
-@test "s-snap-origin: feature count larger than the features given" {
-	ssnap_dm_expect_error bad "$(origin_line "$ORIGIN" "$COW" S 8 2 a)" \
+	refused "feature count larger than the features given" \
+		"$(origin_line "$ORIGIN" "$COW" S 8 2 a)" \
 		"Invalid number of feature arguments"
-}
-
-@test "s-snap-origin: more features than the count says" {
-	ssnap_dm_expect_error bad \
+	refused "more features than the count says" \
 		"$(origin_line "$ORIGIN" "$COW" S 8 1 a b)" \
 		"Invalid number of feature arguments"
-}
-
-@test "s-snap-origin: unknown feature" {
-	ssnap_dm_expect_error bad \
+	refused "unknown feature" \
 		"$(origin_line "$ORIGIN" "$COW" S 8 1 no_such_feature)" \
 		"Unrecognised feature argument"
-}
-
-@test "s-snap-origin: origin device cannot be opened" {
-	ssnap_dm_expect_error bad \
+	refused "origin device cannot be opened" \
 		"$(origin_line /dev/ssnap-no-such-device "$COW" S 8)" \
 		"Cannot open origin device"
-}
-
-@test "s-snap-origin: COW device cannot be opened" {
-	ssnap_dm_expect_error bad \
+	refused "COW device cannot be opened" \
 		"$(origin_line "$ORIGIN" /dev/ssnap-no-such-device S 8)" \
 		"Cannot open COW device"
-}
-
-@test "s-snap-origin: origin and COW the same device" {
-	ssnap_dm_expect_error bad "$(origin_line "$ORIGIN" "$ORIGIN" S 8)" \
+	refused "origin and COW the same device" \
+		"$(origin_line "$ORIGIN" "$ORIGIN" S 8)" \
 		"Origin and COW are the same device"
 }
 
@@ -248,44 +222,29 @@ snap_create() {
 # ---------------------------------------------------------------------
 # s-snap
 
-@test "s-snap: wrong argument count" {
-	ssnap_dm_create origin "$(origin_line "$ORIGIN" "$COW" S 8)"
-	ssnap_dm_expect_error bad "0 $SZ s-snap $ORIGIN" \
-		"Invalid argument count: need <origin_dev> <snapshot_id>"
-}
-
-@test "s-snap: too many arguments" {
-	ssnap_dm_create origin "$(origin_line "$ORIGIN" "$COW" S 8)"
-	ssnap_dm_expect_error bad "0 $SZ s-snap $ORIGIN 1 2" \
-		"Invalid argument count: need <origin_dev> <snapshot_id>"
-}
-
-@test "s-snap: snapshot id not a number" {
-	ssnap_dm_create origin "$(origin_line "$ORIGIN" "$COW" S 8)"
-	ssnap_dm_expect_error bad "0 $SZ s-snap $ORIGIN one" \
-		"Invalid snapshot id"
-}
-
-@test "s-snap: snapshot id beyond 32 bits" {
-	ssnap_dm_create origin "$(origin_line "$ORIGIN" "$COW" S 8)"
-	ssnap_dm_expect_error bad "0 $SZ s-snap $ORIGIN 4294967296" \
-		"Invalid snapshot id"
-}
-
-@test "s-snap: negative snapshot id" {
-	ssnap_dm_create origin "$(origin_line "$ORIGIN" "$COW" S 8)"
-	ssnap_dm_expect_error bad "0 $SZ s-snap $ORIGIN -1" \
-		"Invalid snapshot id"
-}
-
-@test "s-snap: origin device cannot be opened" {
-	ssnap_dm_expect_error bad "0 $SZ s-snap /dev/ssnap-no-such-device 1" \
+@test "s-snap: every malformed line is refused with its own message" {
+	refused "origin device cannot be opened" \
+		"0 $SZ s-snap /dev/ssnap-no-such-device 1" \
 		"Cannot open origin device"
-}
-
-@test "s-snap: origin without an active s-snap-origin" {
-	ssnap_dm_expect_error bad "0 $SZ s-snap $ORIGIN 1" \
+	refused "origin without an active s-snap-origin" \
+		"0 $SZ s-snap $ORIGIN 1" \
 		"No active s-snap-origin for this origin device"
+	ssnap_dm_create origin "$(origin_line "$ORIGIN" "$COW" S 8)"
+	refused "wrong argument count" \
+		"0 $SZ s-snap $ORIGIN" \
+		"Invalid argument count: need <origin_dev> <snapshot_id>"
+	refused "too many arguments" \
+		"0 $SZ s-snap $ORIGIN 1 2" \
+		"Invalid argument count: need <origin_dev> <snapshot_id>"
+	refused "snapshot id not a number" \
+		"0 $SZ s-snap $ORIGIN one" \
+		"Invalid snapshot id"
+	refused "snapshot id beyond 32 bits" \
+		"0 $SZ s-snap $ORIGIN 4294967296" \
+		"Invalid snapshot id"
+	refused "negative snapshot id" \
+		"0 $SZ s-snap $ORIGIN -1" \
+		"Invalid snapshot id"
 }
 
 @test "s-snap: not after its s-snap-origin is removed" {

@@ -21,6 +21,8 @@
 #                                   dmsetup create must fail and the kernel
 #                                   log since the marker must have <text>
 #   ssnap_dmesg                     the kernel log since the marker
+#   ssnap_kmsg_mark <what>          a new marker: ssnap_dmesg then starts
+#                                   there (one test, several cases)
 #   ssnap_make_origin <origin MiB> <COW MiB> <chunk sectors>
 #                                   loop devices $ORIGIN and $COW (of
 #                                   $SIZE sectors), the s-snap-origin
@@ -143,6 +145,12 @@ ssnap_activate() {
 	ssnap_dm_create "snap$1" "0 $SIZE s-snap $ORIGIN $1" || return 1
 	[ -b "/dev/mapper/$name" ] || dmsetup mknodes "$name"
 	SNAPDEV=/dev/mapper/$name
+}
+
+ssnap_kmsg_mark() {
+	SSNAP_KMSG_MARK="ssnap-test: case $SSNAP_PREFIX $(date +%s.%N) $*"
+	export SSNAP_KMSG_MARK
+	echo "$SSNAP_KMSG_MARK" > /dev/kmsg
 }
 
 ssnap_dmesg() {
