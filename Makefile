@@ -14,6 +14,16 @@
 #   make check           all of the above; ends with "N passed, N failed"
 #   make demo            the seed's walk-through, then ssnap(8)'s
 #                        example, in a VM
+#   make dist            build/pkg/ssnap-<version>.tar.gz (DIST_FROM=HEAD:
+#                        git archive of HEAD; default: the working tree's
+#                        files that git tracks or would track)
+#   make deb             the Debian packages, from that tarball, in
+#                        build/pkg/deb/ (dpkg-source -b, then
+#                        dpkg-buildpackage -us -uc -b)
+#   make rpm             the source and binary RPMs, from that tarball,
+#                        in build/pkg/rpm/ (rpmbuild -ta)
+#   make pkg-check       both, lintian, rpmlint, the versions, and an
+#                        install test in a VM (tests/pkg/check; TAP)
 
 VERSION := $(shell cat VERSION)
 KVER ?= $(shell uname -r)
@@ -22,7 +32,7 @@ K ?= all
 T ?=
 
 .PHONY: all tools module unit fuzz bench-core lint dkms-check vmtest check demo \
-	deps clean
+	deps clean dist deb rpm pkg-check
 
 all: tools
 ifneq ($(wildcard $(KDIR)/Makefile),)
@@ -65,6 +75,63 @@ demo: deps
 
 deps:
 	scripts/install-deps
+
+# ---------------------------------------------------------------------
+# Packages.  Everything goes to build/pkg/; dpkg-buildpackage writes its
+# results next to the tree it builds, so it builds a copy extracted
+# there.
+
+PKG_DIR := build/pkg
+DIST_NAME := ssnap-$(VERSION)
+DIST_TARBALL := $(PKG_DIR)/$(DIST_NAME).tar.gz
+DIST_FROM ?= worktree
+
+dist:
+	@mkdir -p $(PKG_DIR)
+	@set -e; \
+	git rev-parse --is-inside-work-tree > /dev/null 2>&1 || { \
+		echo "make dist: not a git checkout" >&2; exit 1; }; \
+	tmp=$(DIST_TARBALL).tmp; \
+	rm -f $$tmp $$tmp.list; \
+	if [ "$(DIST_FROM)" = HEAD ]; then \
+		git archive --format=tar --prefix=$(DIST_NAME)/ -o $$tmp HEAD; \
+	else \
+		mtime=$$(git log -1 --format=%ct 2>/dev/null || date +%s); \
+		git ls-files -z --cached --others --exclude-standard > $$tmp.all; \
+		xargs -0 -r sh -c 'for f; do [ -f "$$f" ] && printf "%s\0" "$$f"; done; :' \
+			sh < $$tmp.all | LC_ALL=C sort -z > $$tmp.list; \
+		rm -f $$tmp.all; \
+		tar --format=gnu --owner=0 --group=0 --numeric-owner \
+			--mode=u+rw,go+r,go-w --mtime=@$$mtime \
+			--transform 's|^|$(DIST_NAME)/|' \
+			--no-recursion --null -T $$tmp.list -cf $$tmp; \
+		rm -f $$tmp.list; \
+	fi; \
+	gzip -n -9 -f $$tmp; \
+	mv $$tmp.gz $(DIST_TARBALL)
+	@echo "$(DIST_TARBALL)"
+
+deb: dist
+	rm -rf $(PKG_DIR)/deb
+	mkdir -p $(PKG_DIR)/deb
+	cp $(DIST_TARBALL) $(PKG_DIR)/deb/ssnap_$(VERSION).orig.tar.gz
+	tar -xzf $(DIST_TARBALL) -C $(PKG_DIR)/deb
+	cd $(PKG_DIR)/deb && dpkg-source -b $(DIST_NAME)
+	cd $(PKG_DIR)/deb/$(DIST_NAME) && dpkg-buildpackage -us -uc -b
+	@ls -1 $(PKG_DIR)/deb/*.dsc $(PKG_DIR)/deb/*.deb
+
+# rpmbuild on Debian: no rpm database knows the build dependencies
+# (--nodeps; scripts/install-deps installs them as Debian packages).
+rpm: dist
+	rm -rf $(PKG_DIR)/rpm
+	mkdir -p $(PKG_DIR)/rpm
+	rpmbuild -ta --nodeps \
+		--define '_topdir $(CURDIR)/$(PKG_DIR)/rpm' \
+		$(DIST_TARBALL)
+	@find $(PKG_DIR)/rpm/RPMS $(PKG_DIR)/rpm/SRPMS -name '*.rpm' | sort
+
+pkg-check:
+	tests/pkg/check
 
 clean:
 	$(MAKE) -C tools clean
