@@ -484,7 +484,8 @@ static void pool_fail(struct ssnap_pool *p, const char *why, int err)
 	DMERR("%pg: %s (error %d): snapshots fail from now on, the origin goes on",
 	      p->cow_bdev, why, err);
 	mutex_lock(&p->lock);
-	r = ssnap_mark_failed(p->store);
+	r = err == -EILSEQ ? ssnap_mark_damaged(p->store) :
+	    ssnap_mark_failed(p->store);
 	mutex_unlock(&p->lock);
 	if (r)
 		DMERR("%pg: cannot mark the store failed (error %d)",
@@ -877,6 +878,8 @@ static void pool_unquiesce(struct ssnap_pool *p)
 
 void ssnap_pool_suspend(struct ssnap_pool *p)
 {
+	/* No reclaim while suspended: the COW device is left alone. */
+	WRITE_ONCE(p->suspended, true);
 	cancel_delayed_work_sync(&p->reclaim);
 	wait_event(p->quiesce_wait, !atomic_read(&p->jobs_inflight));
 	flush_workqueue(p->wq);
@@ -912,6 +915,7 @@ void ssnap_pool_resume(struct ssnap_pool *p, bool error_if_full)
 {
 	WRITE_ONCE(p->error_if_full, error_if_full);
 	pool_grow(p);
+	WRITE_ONCE(p->suspended, false);
 	queue_delayed_work(p->wq, &p->reclaim, 0);
 }
 
@@ -921,14 +925,15 @@ static void do_reclaim(struct work_struct *w)
 					    struct ssnap_pool, reclaim);
 	int r;
 
+	if (READ_ONCE(p->suspended))
+		return;		/* resume queues it again */
 	mutex_lock(&p->lock);
 	r = ssnap_gc(p->store, SSNAP_GC_BUDGET);
 	mutex_unlock(&p->lock);
 	if (r > 0)
 		queue_delayed_work(p->wq, &p->reclaim, 0);
 	else if (r < 0)
-		DMERR_LIMIT("%pg: reclaiming space failed: error %d",
-			    p->cow_bdev, r);
+		pool_fail(p, "reclaiming space failed", r);
 }
 
 /* ------------------------------------------------------------------ */

@@ -75,6 +75,7 @@ struct ssnap_pool {
 	bool failed;			/* copies stopped: snapshots error */
 	bool error_if_full;		/* full store: refuse, do not drop */
 	bool need_room;			/* full_wait has writes */
+	bool suspended;			/* between suspend and resume */
 
 	/* snapshot ids with an active s-snap device (under lock) */
 	struct list_head active;

@@ -2,7 +2,8 @@
 /*
  * check and dump: the core on a store that is not active, read-only.
  *
- * check's exit status is e2fsck's shape: 0 clean, 1 problems found, 8
+ * check's exit status is e2fsck's shape: 0 clean, 1 problems found (with
+ * --repair: all fixed), 4 problems left after --repair, 8
  * the check could not run (no store, in use, unreadable).  Problems come
  * from ssnap_check() and from the core's own messages, which name the
  * damaged block ("block 1027: bad checksum ...").
@@ -47,6 +48,15 @@ struct problems {
 	unsigned int n;
 };
 
+static void free_problems(struct problems *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+}
+
 static void problem(void *ctx, const char *msg)
 {
 	struct problems *p = ctx;
@@ -58,11 +68,28 @@ static void problem(void *ctx, const char *msg)
 	p->v[p->n++] = xstrdup(msg);
 }
 
+/* ssnap_repair's lines: "fixed: ..." or a problem left. */
+struct repair_lines {
+	struct problems *fixes, *left;
+};
+
+static void repair_line(void *ctx, const char *msg)
+{
+	struct repair_lines *l = ctx;
+
+	if (!strncmp(msg, "fixed: ", 7))
+		problem(l->fixes, msg + 7);
+	else
+		problem(l->left, msg);
+}
+
 static const struct rowspec check_spec[] = {
 	{ .key = "device", .fmt = "str", .out_text = "Device" },
 	{ .key = "status", .fmt = "str", .out_text = "Status" },
 	{ .key = "problems", .fmt = "array", .out_text = "Problems" },
 	{ .key = "problem", .fmt = "str", .out_text = "Problem" },
+	{ .key = "fixed", .fmt = "array", .out_text = "Fixed" },
+	{ .key = "fix", .fmt = "str", .out_text = "Fix" },
 	{ .key = "messages", .fmt = "array", .out_text = "Core messages" },
 	{ .key = "message", .fmt = "str", .out_text = "Message" },
 	{ .key = "error", .fmt = "str", .out_text = "Error" },
@@ -93,26 +120,34 @@ static void print_messages(struct fmt_ctx *f, const char *log)
 
 int cmd_check(const struct cmd *cmd, int argc, char **argv)
 {
-	struct problems p = { 0 };
+	struct problems p = { 0 }, fixes = { 0 };
 	struct fmt_ctx f;
 	struct fd_dev d;
 	const char *path, *log = NULL;
-	bool json = false;
+	bool json = false, repair = false;
 	unsigned int i;
+	u32 nfix = 0;
 	int c, r, ret;
 
-	while ((c = cmd_getopt(cmd, argc, argv)) != -1)
+	while ((c = cmd_getopt(cmd, argc, argv)) != -1) {
 		if (c == 'J')
 			json = true;
+		else if (c == 'r')
+			repair = true;
+	}
 	argc -= cmd_optind;
 	argv += cmd_optind;
 	cmd_want_args(cmd, argc, argv, 1, 1);
 	path = argv[0];
 
-	r = fd_dev_open(&d, path, O_RDONLY | O_EXCL);
+	r = fd_dev_open(&d, path, (repair ? O_RDWR : O_RDONLY) | O_EXCL);
 	if (!r) {
 		store_log_begin();
-		r = ssnap_check(&d.dev, problem, &p);
+		if (repair)
+			r = ssnap_repair(&d.dev, repair_line, &(struct repair_lines){
+					 &fixes, &p }, &nfix);
+		else
+			r = ssnap_check(&d.dev, problem, &p);
 		store_log_end();
 		log = store_log_text();
 		fd_dev_close(&d);
@@ -120,9 +155,14 @@ int cmd_check(const struct cmd *cmd, int argc, char **argv)
 	if (r < 0)
 		ret = EXIT_CHECK_ERROR;
 	else if (r > 0 || p.n)
+		ret = repair ? EXIT_CHECK_LEFT : EXIT_CHECK_PROBLEMS;
+	else if (nfix)
 		ret = EXIT_CHECK_PROBLEMS;
 	else
 		ret = EXIT_OK;
+	/* A store that does not open cannot be repaired: problems left. */
+	if (repair && r == -EILSEQ)
+		ret = EXIT_CHECK_LEFT;
 
 	if (!json && ret == EXIT_CHECK_ERROR) {
 		pr_err("%s: cannot check: %s%s%s", path, open_error(r),
@@ -130,23 +170,34 @@ int cmd_check(const struct cmd *cmd, int argc, char **argv)
 		return ret;
 	}
 	if (!json) {
-		/* e2fsck's way: the problems, then a summary line. */
+		/* e2fsck's way: the fixes, the problems, a summary line. */
+		for (i = 0; i < fixes.n; i++)
+			printf("%s: fixed: %s\n", path, fixes.v[i]);
 		for (i = 0; i < p.n; i++)
 			printf("%s: %s\n", path, p.v[i]);
-		if (ret == EXIT_CHECK_PROBLEMS && log)
+		if ((p.n || r > 0 || r == -EILSEQ) && log)
 			printf("%s: core: %s\n", path, log);
-		if (ret == EXIT_OK)
-			printf("%s: clean\n", path);
+		if (p.n || r)
+			printf("%s: %u problem%s %s\n", path, p.n,
+			       p.n == 1 ? "" : "s", repair ? "left" : "found");
+		else if (fixes.n)
+			printf("%s: repaired, clean\n", path);
 		else
-			printf("%s: %u problem%s found\n", path, p.n,
-			       p.n == 1 ? "" : "s");
+			printf("%s: clean\n", path);
 	} else {
 		fmt_start(&f, check_spec, true);
 		fmt_print(&f, "device", path);
-		fmt_print(&f, "status", ret == EXIT_OK ? "clean" :
-			  ret == EXIT_CHECK_PROBLEMS ? "problems" : "error");
+		fmt_print(&f, "status", p.n || r > 0 || r == -EILSEQ ?
+			  "problems" : ret == EXIT_CHECK_ERROR ? "error" :
+			  fixes.n ? "repaired" : "clean");
 		if (ret == EXIT_CHECK_ERROR)
 			fmt_print(&f, "error", open_error(r));
+		if (repair) {
+			fmt_open(&f, "fixed", FMT_ARRAY);
+			for (i = 0; i < fixes.n; i++)
+				fmt_print(&f, "fix", fixes.v[i]);
+			fmt_close(&f);
+		}
 		fmt_open(&f, "problems", FMT_ARRAY);
 		for (i = 0; i < p.n; i++)
 			fmt_print(&f, "problem", p.v[i]);
@@ -155,9 +206,8 @@ int cmd_check(const struct cmd *cmd, int argc, char **argv)
 		fmt_print(&f, "exit_code", (uint32_t)ret);
 		fmt_end(&f);
 	}
-	for (i = 0; i < p.n; i++)
-		free(p.v[i]);
-	free(p.v);
+	free_problems(&p);
+	free_problems(&fixes);
 	return ret;
 }
 

@@ -100,6 +100,13 @@ static const struct opt remove_origin_opts[] = {
 
 static const struct opt check_opts[] = {
 	OPT("json", 'J', NULL, "print JSON"),
+	OPT("repair", 'r', NULL,
+	  "fix what can be fixed safely, then check again"),
+	OPT_END
+};
+
+static const struct opt dump_opts[] = {
+	OPT("json", 'J', NULL, "print JSON"),
 	OPT_END
 };
 
@@ -175,13 +182,17 @@ static const struct cmd commands[] = {
 	CMD("check", cmd_check, "<cow-dev>",
 	  "check an inactive store",
 	  "Check the store on <cow-dev> for consistency, read-only.  Exit "
-	  "status 0: clean; 1: problems found; 8: the check could not run.",
+	  "status 0: clean; 1: problems found; 8: the check could not run.  "
+	  "With --repair: fix the bitmaps, counters and exclusive-chunk "
+	  "counts, mark the snapshots of a store that failed invalid, clear "
+	  "its failed and needs_check marks, then check again; exit status "
+	  "0: nothing to fix; 1: fixed, now clean; 4: problems left.",
 	  check_opts),
 	CMD("dump", cmd_dump, "<cow-dev>",
 	  "print a store's superblock, use and snapshots",
 	  "Print the superblock, the space use and the snapshot table of "
 	  "the store on <cow-dev>, opened read-only.",
-	  check_opts),
+	  dump_opts),
 	HIDDEN_CMD("udev-name", cmd_udev_name, "<dm-name> <dm-uuid>",
 	  "udev: names of an ssnap device", NULL, none_opts),
 	HIDDEN_CMD("udev-probe", cmd_udev_probe, "<devnode>",

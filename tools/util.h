@@ -27,7 +27,8 @@
 #define EXIT_FAIL	1	/* the command failed */
 #define EXIT_USAGE	2	/* bad command line */
 /* check: 0 clean, 1 problems found, 8 could not check (e2fsck's 8). */
-#define EXIT_CHECK_PROBLEMS	1
+#define EXIT_CHECK_PROBLEMS	1	/* check: found; --repair: all fixed */
+#define EXIT_CHECK_LEFT		4	/* --repair: problems left */
 #define EXIT_CHECK_ERROR	8
 
 #define SSNAP_DM_PREFIX		"ssnap-"

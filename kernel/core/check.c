@@ -13,6 +13,11 @@
  *   - every bitmap block against the blocks actually referenced: leaks
  *     and blocks in use but marked free;
  *   - the root block's counters.
+ *
+ * ssnap_repair() runs the same checks on a store opened for writing and
+ * fixes, where every tree walked clean (so that what the walk found in
+ * use is all that is), the bitmaps, the counters and the exclusive
+ * chunks; it marks the snapshots of a store that failed invalid.
  */
 #include "internal.h"
 
@@ -34,6 +39,10 @@ struct ck {
 	u64 *cows;		/* COW blocks of this chunk */
 	u32 nr_cows, cap_cows;
 	u32 in_pass, dead;
+	/* ssnap_repair: fix what can be fixed once the trees are sound */
+	bool repair, trees_ok;
+	u32 fixes;
+	int error;		/* a fix that failed */
 };
 
 static __printf(2, 3) void report(struct ck *c, const char *fmt, ...)
@@ -44,6 +53,22 @@ static __printf(2, 3) void report(struct ck *c, const char *fmt, ...)
 	c->problems++;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* (A repair's problems: the check after it reports those left.) */
+	if (c->fn && !c->repair)
+		c->fn(c->ctx, buf);
+}
+
+static __printf(2, 3) void fixed(struct ck *c, const char *fmt, ...)
+{
+	char buf[192];
+	va_list ap;
+	int n;
+
+	c->fixes++;
+	n = snprintf(buf, sizeof(buf), "fixed: ");
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
 	va_end(ap);
 	if (c->fn)
 		c->fn(c->ctx, buf);
@@ -189,6 +214,7 @@ static void check_bitmaps(struct ck *c)
 {
 	struct ssnap_store *s = c->s;
 	u32 leaks = 0, lost = 0;
+	bool changed;
 	u64 g, i;
 
 	for (g = 0; g < s->nr_groups; g++) {
@@ -206,18 +232,28 @@ static void check_bitmaps(struct ck *c)
 			continue;
 		}
 		bits = ssnap_bm_bits(b->data);
+		changed = false;
 		for (i = 0; i < ssnap_group_bits(s, g); i++) {
 			bool used = (le64_to_cpu(bits[i / 64]) >> (i % 64)) & 1;
 			u64 nr = first + i;
 			bool ref = (c->seen[nr / 8] >> (nr % 8)) & 1;
 
-			if (used && !ref && ++leaks <= CK_MAX_LINES)
+			if (used == ref)
+				continue;
+			if (used && ++leaks <= CK_MAX_LINES)
 				report(c, "block %llu is marked in use but nothing refers to it",
 				       (unsigned long long)nr);
-			else if (!used && ref && ++lost <= CK_MAX_LINES)
+			else if (!used && ++lost <= CK_MAX_LINES)
 				report(c, "block %llu is in use but marked free",
 				       (unsigned long long)nr);
+			if (c->repair && c->trees_ok) {
+				bits[i / 64] = cpu_to_le64(le64_to_cpu(bits[i / 64]) ^
+							   BIT_ULL(i % 64));
+				changed = true;
+			}
 		}
+		if (changed)
+			ssnap_bdirty(s, b);
 		ssnap_bput(s, b);
 		ssnap_cond_resched();
 	}
@@ -226,12 +262,28 @@ static void check_bitmaps(struct ck *c)
 		       leaks);
 	if (lost > CK_MAX_LINES)
 		report(c, "... %u blocks in use in all, marked free", lost);
+	if (c->repair && c->trees_ok && (leaks || lost))
+		fixed(c, "bitmaps: %u blocks freed, %u marked in use", leaks,
+		      lost);
 }
 
-static void ck_excl(void *ctx, u32 id, u64 recorded, u64 counted)
+static void ck_excl(void *ctx, const struct ssnap_snap_info *info,
+		    u64 counted)
 {
-	report(ctx, "snapshot %u: its record counts %llu exclusive chunks, the tree %llu",
-	       id, (unsigned long long)recorded, (unsigned long long)counted);
+	struct ck *c = ctx;
+	int r;
+
+	report(c, "snapshot %u: its record counts %llu exclusive chunks, the tree %llu",
+	       info->id, (unsigned long long)info->exclusive,
+	       (unsigned long long)counted);
+	if (!c->repair)
+		return;
+	r = ssnap_excl_set(c->s, info->label, counted);
+	if (r)
+		c->error = r;
+	else
+		fixed(c, "snapshot %u: %llu exclusive chunks", info->id,
+		      (unsigned long long)counted);
 }
 
 static void run_checks(struct ck *c)
@@ -261,17 +313,32 @@ static void run_checks(struct ck *c)
 	if (c->dead != s->nr_dead)
 		report(c, "%u snapshots being deleted, root block says %u",
 		       c->dead, s->nr_dead);
+	c->trees_ok = !c->problems;
 	check_bitmaps(c);
-	if (c->meta != s->meta_blocks)
+	if (c->meta != s->meta_blocks) {
 		report(c, "root block counts %llu metadata blocks, found %llu",
 		       (unsigned long long)s->meta_blocks,
 		       (unsigned long long)c->meta);
-	if (c->data != s->data_chunks)
+		if (c->repair && c->trees_ok) {
+			s->meta_blocks = c->meta;
+			ssnap_root_dirty(s);
+			fixed(c, "root block: %llu metadata blocks",
+			      (unsigned long long)c->meta);
+		}
+	}
+	if (c->data != s->data_chunks) {
 		report(c, "root block counts %llu data chunks, found %llu",
 		       (unsigned long long)s->data_chunks,
 		       (unsigned long long)c->data);
+		if (c->repair && c->trees_ok) {
+			s->data_chunks = c->data;
+			ssnap_root_dirty(s);
+			fixed(c, "root block: %llu data chunks",
+			      (unsigned long long)c->data);
+		}
+	}
 	/* The count walks the tree: only a sound one. */
-	if (!c->problems) {
+	if (c->trees_ok) {
 		int r = ssnap_excl_verify(s, ck_excl, c);
 
 		if (r)
@@ -280,26 +347,67 @@ static void run_checks(struct ck *c)
 	}
 }
 
-int ssnap_check(struct ssnap_dev *dev,
-		void (*fn)(void *ctx, const char *msg), void *ctx)
+/* Snapshots of a store that failed may lack data: mark them invalid. */
+static void repair_failed(struct ck *c)
 {
-	struct ssnap_open_params op = { .read_only = true };
+	struct ssnap_store *s = c->s;
+	struct ssnap_snap_info info;
+	u32 i;
+	int r;
+
+	for (i = 0; i < ssnap_nr_snapshots(s); i++) {
+		r = ssnap_snapshot_get(s, i, &info);
+		if (!r && !(info.flags & SSNAP_SNAP_INVALID)) {
+			r = ssnap_snapshot_set_flags(s, info.id,
+						     SSNAP_SNAP_INVALID, 0);
+			if (!r)
+				fixed(c, "snapshot %u marked invalid (the store failed)",
+				      info.id);
+		}
+		if (r) {
+			c->error = r;
+			return;
+		}
+	}
+	r = ssnap_sb_write(s, 0, SSNAP_SB_FAILED);
+	if (r)
+		c->error = r;
+	else
+		fixed(c, "the store's failed mark cleared");
+}
+
+/*
+ * Check (repair false: read-only, every problem to fn) or repair (fixes
+ * to fn, problems kept quiet: the check that follows reports those
+ * left).
+ */
+static int check_store(struct ssnap_dev *dev,
+		       void (*fn)(void *ctx, const char *msg), void *ctx,
+		       bool repair, u32 *fixes)
+{
+	struct ssnap_open_params op = {
+		.read_only = !repair,
+		.repair = repair,
+	};
 	struct ssnap_disk_sb sb;
 	struct ck c;
+	u32 flags;
 	int r;
 
 	memset(&c, 0, sizeof(c));
 	c.fn = fn;
 	c.ctx = ctx;
+	c.repair = repair;
 	r = ssnap_sb_load(dev, &sb);
-	if (r == -EILSEQ) {
+	if (r == -EILSEQ && !repair) {
 		report(&c, "both superblock copies are damaged");
 		return c.problems;
 	}
 	if (r)
 		return r;
+	flags = le32_to_cpu(sb.flags);
 	r = ssnap_open_store(dev, &op, &c.s);
-	if (r == -ENOMEM || r == -EIO)
+	if (r == -ENOMEM || r == -EIO || (r && repair))
 		return r;
 	if (r) {
 		report(&c, "the store does not open (error %d): root or snapshot table damaged",
@@ -313,8 +421,49 @@ int ssnap_check(struct ssnap_dev *dev,
 	}
 	memset(c.seen, 0, c.s->nr_blocks / 8 + 1);
 	run_checks(&c);
+	if (flags & SSNAP_SB_FAILED) {
+		if (!repair)
+			report(&c, "the store is marked failed: its snapshots may lack data");
+		else if (!c.error && c.trees_ok)
+			repair_failed(&c);
+	}
+	if (repair && !c.error && c.trees_ok &&
+	    (le32_to_cpu(c.s->sb.flags) & SSNAP_SB_NEEDS_CHECK)) {
+		r = ssnap_sb_write(c.s, 0, SSNAP_SB_NEEDS_CHECK);
+		if (r)
+			c.error = r;
+		else
+			fixed(&c, "the store's needs_check mark cleared");
+	}
 	ssnap_free_array(c.seen);
 	ssnap_free_array(c.cows);
+	if (repair) {
+		r = ssnap_close(c.s);
+		if (!c.error)
+			c.error = r;
+		if (fixes)
+			*fixes = c.fixes;
+		return c.error;
+	}
 	ssnap_store_free(c.s);
 	return c.problems;
+}
+
+int ssnap_check(struct ssnap_dev *dev,
+		void (*fn)(void *ctx, const char *msg), void *ctx)
+{
+	return check_store(dev, fn, ctx, false, NULL);
+}
+
+int ssnap_repair(struct ssnap_dev *dev,
+		 void (*fn)(void *ctx, const char *msg), void *ctx,
+		 u32 *fixes)
+{
+	int r;
+
+	*fixes = 0;
+	r = check_store(dev, fn, ctx, true, fixes);
+	if (r)
+		return r;
+	return check_store(dev, fn, ctx, false, NULL);
 }

@@ -273,7 +273,10 @@ void ssnap_store_free(struct ssnap_store *s);
  * call bad() for each record that says otherwise.  0 or an errno.
  */
 int ssnap_excl_verify(struct ssnap_store *s,
-		      void (*bad)(void *ctx, u32 id, u64 recorded, u64 counted),
+		      void (*bad)(void *ctx, const struct ssnap_snap_info *info,
+				  u64 counted),
 		      void *ctx);
+/* For repairs: set the exclusive chunks of the snapshot labelled so. */
+int ssnap_excl_set(struct ssnap_store *s, u32 label, u64 exclusive);
 
 #endif /* SSNAP_INTERNAL_H */

@@ -205,6 +205,7 @@ int ssnap_format(struct ssnap_dev *dev, const struct ssnap_format_params *p);
 struct ssnap_open_params {
 	u32 cache_blocks;	/* metadata cache bound; 0: default (4096) */
 	bool read_only;		/* replay in memory only, write nothing */
+	bool repair;		/* a store marked failed opens for repair */
 };
 
 struct ssnap_store;
@@ -234,6 +235,11 @@ int ssnap_failed(struct ssnap_store *s);
  * reopen.  Best effort, for a store that may be failing: 0 or an errno.
  */
 int ssnap_mark_failed(struct ssnap_store *s);
+/*
+ * The same for a store whose metadata was found damaged (a checksum or
+ * structure error): also marked needs_check, for ssnap_check().
+ */
+int ssnap_mark_damaged(struct ssnap_store *s);
 
 /*
  * Grow the store to nr_blocks blocks of its device (which must have
@@ -415,6 +421,22 @@ int ssnap_diff(struct ssnap_store *s, u32 label_a, u32 label_b,
  */
 int ssnap_check(struct ssnap_dev *dev,
 		void (*fn)(void *ctx, const char *msg), void *ctx);
+
+/*
+ * Repair an unopened store, e2fsck style: fix what a check finds that
+ * can be fixed without losing anything: allocation bitmaps, the root
+ * block's counters, snapshot records' exclusive chunks, and a store
+ * marked failed (its snapshots are marked invalid: they may lack data,
+ * and the failed mark is cleared); then clear needs_check.  Nothing is
+ * changed beyond the marks when a B-tree is damaged.  fn gets one line
+ * per fix ("fixed: ...") and per problem left; *fixes counts the fixes.
+ * Returns the problems a check then finds (0: clean), or a negative
+ * errno if the store could not be repaired at all (-EILSEQ: it does not
+ * open).
+ */
+int ssnap_repair(struct ssnap_dev *dev,
+		 void (*fn)(void *ctx, const char *msg), void *ctx,
+		 u32 *fixes);
 
 /* Per-block-type name for messages. */
 const char *ssnap_block_type_name(u32 type);

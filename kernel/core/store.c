@@ -567,7 +567,8 @@ int ssnap_open_store(struct ssnap_dev *dev, const struct ssnap_open_params *p,
 		goto out;
 	if (!s->read_only)
 		r = ssnap_checkpoint(s);
-	if (!r && (le32_to_cpu(s->sb.flags) & SSNAP_SB_FAILED)) {
+	if (!r && (le32_to_cpu(s->sb.flags) & SSNAP_SB_FAILED) &&
+	    !(p && p->repair)) {
 		ssnap_err("store marked failed by an earlier error: its snapshots cannot be trusted");
 		s->failed = -EIO;
 	}
@@ -587,6 +588,17 @@ int ssnap_mark_failed(struct ssnap_store *s)
 	if (le32_to_cpu(s->sb.flags) & SSNAP_SB_FAILED)
 		return 0;
 	return ssnap_sb_write(s, SSNAP_SB_FAILED, 0);
+}
+
+int ssnap_mark_damaged(struct ssnap_store *s)
+{
+	u32 both = SSNAP_SB_FAILED | SSNAP_SB_NEEDS_CHECK;
+
+	if (s->read_only)
+		return -EROFS;
+	if ((le32_to_cpu(s->sb.flags) & both) == both)
+		return 0;
+	return ssnap_sb_write(s, both, 0);
 }
 
 int ssnap_open(struct ssnap_dev *dev, const struct ssnap_open_params *p,
@@ -1197,13 +1209,27 @@ static int excl_count_into(struct ssnap_store *s, void *ctx, u32 label,
 static int exc_walk(struct ssnap_store *s,
 		    int (*fn)(struct ssnap_store *s, void *ctx), void *ctx);
 
+int ssnap_excl_set(struct ssnap_store *s, u32 label, u64 exclusive)
+{
+	struct ssnap_mem_snap *m = snap_by_label(s, label);
+
+	if (!m)
+		return -ENOENT;
+	m->excl = exclusive;
+	return snap_store_record(s, m);
+}
+
+static void info_fill(const struct ssnap_mem_snap *m,
+		      struct ssnap_snap_info *info);
+
 static int excl_verify_chunk(struct ssnap_store *s, void *ctx)
 {
 	return excl_count_cx(s, false, 1, excl_count_into, ctx);
 }
 
 int ssnap_excl_verify(struct ssnap_store *s,
-		      void (*bad)(void *ctx, u32 id, u64 recorded, u64 counted),
+		      void (*bad)(void *ctx, const struct ssnap_snap_info *info,
+				  u64 counted),
 		      void *ctx)
 {
 	u32 i, n = s->nr_live + s->nr_dead;
@@ -1219,8 +1245,12 @@ int ssnap_excl_verify(struct ssnap_store *s,
 		const struct ssnap_mem_snap *m = i < s->nr_live ?
 			&s->live[i] : &s->dead[i - s->nr_live];
 
-		if (m->excl != counted[i])
-			bad(ctx, m->id, m->excl, counted[i]);
+		if (m->excl != counted[i]) {
+			struct ssnap_snap_info info;
+
+			info_fill(m, &info);
+			bad(ctx, &info, counted[i]);
+		}
 	}
 	ssnap_free_array(counted);
 	return r;

@@ -306,7 +306,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct fz_image *im;
 	u8 flags, *img;
 	size_t pos = 1;
-	u32 seed, i;
+	u32 seed, i, fixes;
 	bool walks;
 
 	fz_init();
@@ -361,5 +361,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		use_store(s, false, walks);
 		ssnap_close(s);
 	}
+	/* Repairing must survive any image too, and mean what it says. */
+	if (!ssnap_repair(&dev->dev, NULL, NULL, &fixes) &&
+	    ssnap_check(&dev->dev, NULL, NULL))
+		abort();
 	return 0;
 }

@@ -82,6 +82,18 @@ int h_check(struct memdev *d, char *msg, size_t len)
 	return ssnap_check(&d->dev, check_line, &c);
 }
 
+int h_repair(struct memdev *d, char *msg, size_t len, u32 *fixes)
+{
+	struct check_msg c = { msg, len, 0 };
+	int r;
+
+	if (msg && len)
+		msg[0] = 0;
+	r = ssnap_repair(&d->dev, check_line, &c, fixes);
+	memdev_sync(d);
+	return r;
+}
+
 void h_root(struct memdev *d, struct ssnap_disk_root *root)
 {
 	memcpy(root, memdev_block(d, SSNAP_ROOT_BLOCK), sizeof(*root));

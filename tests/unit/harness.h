@@ -14,6 +14,11 @@ struct memdev *h_format(u64 nr_blocks, u32 chunk_sectors, u32 journal_blocks);
 struct ssnap_store *h_open(struct memdev *d, u32 cache_blocks, int *err);
 /* ssnap_check: the count of problems, the first one copied to msg. */
 int h_check(struct memdev *d, char *msg, size_t len);
+/*
+ * ssnap_repair, everything it wrote made durable: problems left, the
+ * first line (a fix or a problem) copied to msg.
+ */
+int h_repair(struct memdev *d, char *msg, size_t len, u32 *fixes);
 /* A read-back of the on-disk root block. */
 void h_root(struct memdev *d, struct ssnap_disk_root *root);
 /* Re-seal a metadata block (after a deliberate change). */

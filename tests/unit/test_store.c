@@ -717,9 +717,25 @@ static void test_reopen(void **state)
  * A store marked failed stays failed across a reopen, with its data
  * intact for ssnap check, and takes no more changes.
  */
+/* Live snapshots of the store on d, opened read-only. */
+static u32 ssnap_nr_snapshots_of(struct memdev *d)
+{
+	struct ssnap_open_params op = { .read_only = true };
+	struct ssnap_store *s;
+	u32 n;
+
+	assert_int_equal(ssnap_open(&d->dev, &op, &s), 0);
+	n = ssnap_nr_snapshots(s);
+	assert_int_equal(ssnap_close(s), 0);
+	return n;
+}
+
 static void test_mark_failed(void **state)
 {
+	struct ssnap_snap_info info;
 	struct fx f;
+	char msg[200];
+	u32 fixes, i, n;
 	int r;
 
 	(void)state;
@@ -738,7 +754,95 @@ static void test_mark_failed(void **state)
 	assert_int_not_equal(ssnap_snapshot_create(f.s, 4242, NULL, 0, 1), 0);
 	assert_int_equal(ssnap_close(f.s), 0);
 	f.s = NULL;
-	fx_done(&f);
+
+	/* check says so; repair marks the snapshots invalid and clears it. */
+	assert_int_equal(h_check(f.d, msg, sizeof(msg)), 1);
+	assert_string_equal(msg, "the store is marked failed: its snapshots may lack data");
+	assert_int_equal(h_repair(f.d, msg, sizeof(msg), &fixes), 0);
+	n = ssnap_nr_snapshots_of(f.d);
+	assert_true(n > 0);
+	assert_int_equal(fixes, n + 1);
+	assert_string_equal(msg, "fixed: snapshot 1 marked invalid (the store failed)");
+	f.s = h_open(f.d, 0, &r);
+	assert_int_equal(r, 0);
+	assert_int_equal(ssnap_failed(f.s), 0);
+	assert_int_equal(usage(&f).sb_flags & (SSNAP_SB_FAILED | SSNAP_SB_NEEDS_CHECK), 0);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(ssnap_snapshot_get(f.s, i, &info), 0);
+		assert_true(info.flags & SSNAP_SNAP_INVALID);
+	}
+	assert_int_equal(ssnap_snapshot_create(f.s, 4242, NULL, 0, 1), 0);
+	assert_int_equal(ssnap_snapshot_find(f.s, 4242, &info), 0);
+	assert_int_equal(info.flags & SSNAP_SNAP_INVALID, 0);
+	assert_int_equal(ssnap_close(f.s), 0);
+	f.s = NULL;
+	/* Nothing left to fix. */
+	assert_int_equal(h_repair(f.d, msg, sizeof(msg), &fixes), 0);
+	assert_int_equal(fixes, 0);
+	fx_check(&f);
+	model_free(&f.m);
+	memdev_free(f.d);
+}
+
+/*
+ * Repairs: a bitmap that leaks a block and one that lost one, counters
+ * and an exclusive count gone wrong are fixed, and needs_check cleared;
+ * a damaged tree is left alone, reported, and nothing else changes.
+ */
+static void test_repair(void **state)
+{
+	struct ssnap_disk_root root;
+	struct memdev *d;
+	struct fx f;
+	char msg[200];
+	u32 fixes, bm, n;
+	u64 free_blk;
+	u8 *b;
+	int r;
+
+	(void)state;
+	fx_init(&f, 2048, 32, 8, 0);
+	history(&f, 3, 60);
+	OK(&f, ssnap_mark_damaged(f.s));
+	OK(&f, ssnap_close(f.s));
+	f.s = NULL;
+	d = f.d;
+	bm = SSNAP_JOURNAL_START +
+	     le32_to_cpu(((struct ssnap_disk_sb *)memdev_block(d, 0))->journal_blocks);
+	/* The last block of the device is free: mark it in use. */
+	free_blk = 2047;
+	b = memdev_block(d, bm) + offsetof(struct ssnap_disk_bitmap, bits);
+	b[free_blk / 8] |= 1U << (free_blk % 8);
+	h_reseal(d, bm);
+	/* And the root block miscounts its data chunks. */
+	h_root(d, &root);
+	root.data_chunks = cpu_to_le64(le64_to_cpu(root.data_chunks) + 3);
+	memcpy(memdev_block(d, SSNAP_ROOT_BLOCK), &root, sizeof(root));
+	h_reseal(d, SSNAP_ROOT_BLOCK);
+	assert_true(h_check(d, msg, sizeof(msg)) >= 2);
+
+	n = ssnap_nr_snapshots_of(d);
+	assert_int_equal(h_repair(d, msg, sizeof(msg), &fixes), 0);
+	/* Bitmap, counter, each snapshot invalid (damaged: failed), 2 marks. */
+	assert_int_equal(fixes, 4 + n);
+	assert_int_equal(h_check(d, msg, sizeof(msg)), 0);
+	f.s = h_open(d, 0, &r);
+	assert_int_equal(r, 0);
+	model_opened(&f.m, f.s);
+	OK(&f, model_verify(&f.m, f.s));
+	assert_int_equal(usage(&f).sb_flags &
+			 (SSNAP_SB_FAILED | SSNAP_SB_NEEDS_CHECK), 0);
+	OK(&f, ssnap_close(f.s));
+	f.s = NULL;
+
+	/* A damaged leaf: nothing to do but report it. */
+	h_root(d, &root);
+	memdev_flip(d, le64_to_cpu(root.exc_root), 100, 0x10);
+	r = h_repair(d, msg, sizeof(msg), &fixes);
+	assert_true(r > 0 || r == -EILSEQ);
+	assert_true(h_check(d, msg, sizeof(msg)) > 0);
+	model_free(&f.m);
+	memdev_free(d);
 }
 
 /* Chunks of 64 KiB; COW blocks are aligned on them. */
@@ -1589,6 +1693,7 @@ int main(void)
 		cmocka_unit_test(test_damage_trees),
 		cmocka_unit_test(test_exclusive_counts),
 		cmocka_unit_test(test_grow),
+		cmocka_unit_test(test_repair),
 		cmocka_unit_test(test_plan_invalidate),
 		cmocka_unit_test(test_grow_crash),
 		cmocka_unit_test(test_damage_superblock),
