@@ -396,10 +396,13 @@ def markdown(res, summary):
              'written"). Overwrites: region A again (1 MiB sequential, 4 '
              'KiB random), %g s each. Reads: the whole origin, and the '
              'newest snapshot, 1 MiB sequential and 4 KiB random, %g s '
-             'each. Ratios are ssnap / peer at the same N and chunk size '
+             'each. Overwrite and read jobs run as %d interleaved slices, '
+             'each next to its raw twin, and the fastest slice counts; '
+             'first writes happen once, and are the noisiest. Ratios are ssnap / peer at the same N and chunk size '
              '(for latency, lower is better); raw has no snapshots, its '
              'figures serve every N. dm-thin runs with skip_block_zeroing.'
-             '\n' % (m['rand_chunks'], m['seconds'], m['seconds'])]
+             '\n' % (m['rand_chunks'], m['seconds'], m['seconds'],
+                     m.get('slices', 1))]
     parts.append('## Ratios\n\n' + summary['ratios'])
     parts.append('## Goals\n\n' + summary['goals'])
     fail = failures(res)
