@@ -8,6 +8,11 @@
 #   make unit            userspace unit tests of the core (ASan, UBSan)
 #   make fuzz            the metadata fuzzer (FUZZ_SECONDS, default 300)
 #   make bench-core      the core's speed and size (BENCH_QUICK=1: short)
+#   make bench [QUICK=1] ssnap against classic dm-snapshot, dm-thin and
+#                        the raw device, side by side in a VM (6.12,
+#                        TCG): tables, ratios and a plot in
+#                        bench-results/<date>-<kernel>/ (QUICK=1: a
+#                        reduced set in a few minutes, in build/bench-vm/)
 #   make lint            checkpatch and sparse over kernel/, both kernels
 #   make dkms-check      dkms add/build into a throwaway tree, both kernels
 #   make vmtest [K=6.1|6.12|all] [T=tests/integration/x.bats]
@@ -31,8 +36,8 @@ KDIR ?= /lib/modules/$(KVER)/build
 K ?= all
 T ?=
 
-.PHONY: all tools module unit fuzz bench-core lint dkms-check vmtest check demo \
-	deps clean dist deb rpm pkg-check
+.PHONY: all tools module unit fuzz bench-core bench lint dkms-check vmtest check \
+	demo deps clean dist deb rpm pkg-check
 
 all: tools
 ifneq ($(wildcard $(KDIR)/Makefile),)
@@ -53,6 +58,10 @@ fuzz:
 
 bench-core:
 	$(MAKE) -C tests/bench
+
+QUICK ?=
+bench: deps
+	tests/bench/run-vm-bench $(if $(filter-out 0,$(QUICK)),--quick)
 
 lint:
 	@set -e; for rel in $$(scripts/kernels | cut -d' ' -f2); do \

@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dmioctl: device-mapper driven through ioctls on /dev/mapper/control,
+# the way dmsetup does it, from one Python process.  In the emulated test
+# guest a process costs a good part of a second, and a test or benchmark
+# makes hundreds of devices, messages and status queries.
+#
+#   ctl = DMControl()
+#   dev = ctl.create('name', [(0, sectors, 'linear', '1:0 0')])
+#   ctl.message('name', 'snapshot create 1')
+#   ctl.status('name')          # like "dmsetup status name"
+#   ctl.suspend('name'); ctl.resume('name'); ctl.remove('name')
+#
+# Tables name their devices as "major:minor"; create() returns the
+# "major:minor" of the new device, and node() its devtmpfs node
+# (/dev/dm-N).  Every failing ioctl raises OSError (the kernel log says
+# why).  The layout of struct dm_ioctl and struct dm_target_spec is
+# include/uapi/linux/dm-ioctl.h.
+
+import fcntl
+import os
+import struct
+import time
+
+DM_IOCTL_SIZE = 312     # struct dm_ioctl
+DM_IOCTL = struct.Struct('<3IIIIiIII Q128s129s7x')
+DM_SPEC = struct.Struct('<QQiI16s')     # struct dm_target_spec
+assert DM_IOCTL.size == DM_IOCTL_SIZE
+
+# Commands (enum in dm-ioctl.h) and flags.
+DM_DEV_CREATE_CMD = 3
+DM_DEV_REMOVE_CMD = 4
+DM_DEV_SUSPEND_CMD = 6
+DM_DEV_STATUS_CMD = 7
+DM_TABLE_LOAD_CMD = 9
+DM_TABLE_STATUS_CMD = 12
+DM_TARGET_MSG_CMD = 14
+
+DM_SUSPEND_FLAG = 1 << 1
+DM_STATUS_TABLE_FLAG = 1 << 4
+DM_BUFFER_FULL_FLAG = 1 << 8
+DM_DATA_OUT_FLAG = 1 << 16
+
+# Fields of the unpacked struct dm_ioctl.
+F_DATA_START, F_TARGET_COUNT, F_FLAGS, F_DEV = 4, 5, 7, 10
+
+
+def dm_ioctl_nr(cmd):
+    """_IOWR(0xfd, cmd, struct dm_ioctl)"""
+    return (3 << 30) | (DM_IOCTL_SIZE << 16) | (0xfd << 8) | cmd
+
+
+def pack_table(targets):
+    """The payload of DM_TABLE_LOAD: [(start, length, type, params)]."""
+    out = bytearray()
+    for start, length, ttype, params in targets:
+        p = params.encode() + b'\0'
+        p += b'\0' * (-(DM_SPEC.size + len(p)) % 8)
+        out += DM_SPEC.pack(start, length, 0, DM_SPEC.size + len(p),
+                            ttype.encode())
+        out += p
+    return bytes(out)
+
+
+class DMControl:
+    def __init__(self):
+        self.fd = os.open('/dev/mapper/control', os.O_RDWR)
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def call(self, cmd, name, payload=b'', flags=0, target_count=0):
+        """(unpacked struct dm_ioctl, buffer) of one ioctl on a device."""
+        size = 16384
+        while True:
+            buf = bytearray(max(size, DM_IOCTL_SIZE + len(payload)))
+            DM_IOCTL.pack_into(buf, 0, 4, 0, 0, len(buf), DM_IOCTL_SIZE,
+                               target_count, 0, flags, 0, 0, 0,
+                               name.encode(), b'')
+            buf[DM_IOCTL_SIZE:DM_IOCTL_SIZE + len(payload)] = payload
+            fcntl.ioctl(self.fd, dm_ioctl_nr(cmd), buf)
+            f = DM_IOCTL.unpack_from(buf)
+            if f[F_FLAGS] & DM_BUFFER_FULL_FLAG:
+                size *= 4
+                continue
+            return f, buf
+
+    # -- devices and tables
+
+    def create(self, name, targets, activate=True):
+        """Make device name with a table; returns its "major:minor"."""
+        f, _ = self.call(DM_DEV_CREATE_CMD, name)
+        dev = f[F_DEV]
+        try:
+            self.load(name, targets)
+            if activate:
+                self.resume(name)
+        except OSError:
+            try:
+                self.remove(name)
+            except OSError:
+                pass
+            raise
+        return '%d:%d' % (os.major(dev), os.minor(dev))
+
+    def load(self, name, targets):
+        """Load an inactive table; resume() makes it live."""
+        self.call(DM_TABLE_LOAD_CMD, name, pack_table(targets),
+                  target_count=len(targets))
+
+    def suspend(self, name):
+        self.call(DM_DEV_SUSPEND_CMD, name, flags=DM_SUSPEND_FLAG)
+
+    def resume(self, name):
+        self.call(DM_DEV_SUSPEND_CMD, name)
+
+    def remove(self, name):
+        self.call(DM_DEV_REMOVE_CMD, name)
+
+    def exists(self, name):
+        try:
+            self.call(DM_DEV_STATUS_CMD, name)
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            if e.errno == 6:    # ENXIO
+                return False
+            raise
+        return True
+
+    def devno(self, name):
+        f, _ = self.call(DM_DEV_STATUS_CMD, name)
+        return '%d:%d' % (os.major(f[F_DEV]), os.minor(f[F_DEV]))
+
+    @staticmethod
+    def node(devno, wait=5.0):
+        """The devtmpfs node of a device-mapper "major:minor"; devtmpfs
+        makes it shortly after the device appears."""
+        path = '/dev/dm-%s' % devno.split(':')[1]
+        end = time.monotonic() + wait
+        while not os.path.exists(path):
+            if time.monotonic() > end:
+                raise OSError('no device node %s' % path)
+            time.sleep(0.01)
+        return path
+
+    # -- messages and status
+
+    def message(self, name, msg):
+        """Send a target message (sector 0); returns its answer."""
+        payload = struct.pack('<Q', 0) + msg.encode() + b'\0'
+        f, buf = self.call(DM_TARGET_MSG_CMD, name, payload)
+        if not f[F_FLAGS] & DM_DATA_OUT_FLAG:
+            return ''
+        out = bytes(buf[f[F_DATA_START]:])
+        return out[:out.index(b'\0')].decode()
+
+    def status(self, name, table=False):
+        """Like dmsetup status <name> (or dmsetup table with table=True):
+        "<start> <length> <type> <params>", one line per target."""
+        flags = DM_STATUS_TABLE_FLAG if table else 0
+        f, buf = self.call(DM_TABLE_STATUS_CMD, name, flags=flags)
+        lines = []
+        pos = f[F_DATA_START]
+        for _ in range(f[F_TARGET_COUNT]):
+            start, length, _, nxt, ttype = DM_SPEC.unpack_from(buf, pos)
+            params = bytes(buf[pos + DM_SPEC.size:])
+            params = params[:params.index(b'\0')].decode()
+            ttype = ttype.rstrip(b'\0').decode()
+            lines.append('%d %d %s%s' % (start, length, ttype,
+                                         ' ' + params if params else ''))
+            pos = f[F_DATA_START] + nxt
+        return '\n'.join(lines)
