@@ -13,6 +13,9 @@
 #                        TCG): tables, ratios and a plot in
 #                        bench-results/<date>-<kernel>/ (QUICK=1: a
 #                        reduced set in a few minutes, in build/bench-vm/)
+#   make soak [DURATION=s] fio --verify on the origin and snapshots while
+#                        snapshots come and go on a nearly full store
+#                        (default 600 s), in a VM
 #   make lint            checkpatch and sparse over kernel/, both kernels
 #   make dkms-check      dkms add/build into a throwaway tree, both kernels
 #   make vmtest [K=6.1|6.12|all] [T=tests/integration/x.bats]
@@ -36,8 +39,8 @@ KDIR ?= /lib/modules/$(KVER)/build
 K ?= all
 T ?=
 
-.PHONY: all tools module unit fuzz bench-core bench lint dkms-check vmtest check \
-	demo deps clean dist deb rpm pkg-check
+.PHONY: all tools module unit fuzz bench-core bench soak lint dkms-check vmtest \
+	check demo deps clean dist deb rpm pkg-check
 
 all: tools
 ifneq ($(wildcard $(KDIR)/Makefile),)
@@ -62,6 +65,13 @@ bench-core:
 QUICK ?=
 bench: deps
 	tests/bench/run-vm-bench $(if $(filter-out 0,$(QUICK)),--quick)
+
+# The soak test: fio --verify on the origin and two snapshots for
+# DURATION seconds while snapshots come and go on a nearly full store.
+DURATION ?= 600
+soak: deps
+	tests/vm/run -k $(DEMO_K) --timeout $$(( $(DURATION) + 900 )) \
+		-- $(CURDIR)/tests/soak/soak --duration $(DURATION)
 
 lint:
 	@set -e; for rel in $$(scripts/kernels | cut -d' ' -f2); do \

@@ -649,7 +649,8 @@ static void snap_read(struct ssnap_pool *p, struct bio *bio)
 		bio_endio(bio);
 		return;
 	default:
-		DMERR_LIMIT("%pg: lookup failed: error %d", p->cow_bdev, m);
+		/* A metadata block that cannot be read or is damaged. */
+		pool_fail(p, "looking up a snapshot's chunk failed", m);
 		error_bio(bio, m);
 		return;
 	}
