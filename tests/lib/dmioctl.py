@@ -20,6 +20,7 @@
 import fcntl
 import os
 import struct
+import sys
 import time
 
 DM_IOCTL_SIZE = 312     # struct dm_ioctl
@@ -173,3 +174,30 @@ class DMControl:
                                          ' ' + params if params else ''))
             pos = f[F_DATA_START] + nxt
         return '\n'.join(lines)
+
+
+def main(argv):
+    """dmioctl.py message <device>: send each line of standard input to
+    the device as a message, from this one process; stop at the first
+    refused one (its errno is the exit status)."""
+    if len(argv) != 3 or argv[1] != 'message':
+        print('usage: dmioctl.py message <device> < messages', file=sys.stderr)
+        return 2
+    ctl = DMControl()
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            out = ctl.message(argv[2], line)
+        except OSError as e:
+            print('dmioctl.py: %s: %r: %s' % (argv[2], line, e.strerror),
+                  file=sys.stderr)
+            return e.errno or 1
+        if out:
+            print(out)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
