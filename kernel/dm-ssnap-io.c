@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Block I/O for the core (struct ssnap_dev, core/ssnap.h): synchronous
- * dm-io on the COW device, one 4 KiB metadata block at a time.  The core
- * runs in process context (the origin's worker, or a message), never in
- * the bio submission path.
+ * Block I/O for the core (struct ssnap_dev, core/ssnap.h): dm-io on the
+ * COW device, 4 KiB metadata blocks; synchronous one at a time, or a
+ * batch of writes all in flight at once (a commit's journal blocks, and
+ * then its blocks going home).  The core runs in process context (the
+ * origin's worker, or a message), never in the bio submission path.
  */
 #include <linux/blkdev.h>
+#include <linux/completion.h>
 #include <linux/dm-io.h>
 #include <linux/ioprio.h>
 
@@ -55,6 +57,64 @@ static int kdev_write(struct ssnap_dev *dev, u64 blocknr, const void *buf,
 	return kdev_rw(dev, blocknr, (void *)buf, opf);
 }
 
+struct kdev_batch {
+	atomic_t pending;
+	int error;
+	struct completion done;
+};
+
+static void kdev_batch_end(unsigned long error_bits, void *context)
+{
+	struct kdev_batch *b = context;
+
+	if (error_bits)
+		WRITE_ONCE(b->error, -EIO);
+	if (atomic_dec_and_test(&b->pending))
+		complete(&b->done);
+}
+
+static int kdev_write_batch(struct ssnap_dev *dev, const u64 *blocknr,
+			    void *const *bufs, u32 n)
+{
+	struct ssnap_kdev *k = container_of(dev, struct ssnap_kdev, dev);
+	struct kdev_batch b = { .error = 0 };
+	int r = 0;
+	u32 i;
+
+	atomic_set(&b.pending, 1);
+	init_completion(&b.done);
+	for (i = 0; i < n; i++) {
+		struct dm_io_region where = {
+			.bdev = k->bdev,
+			.sector = blocknr[i] * SSNAP_SECTORS_PER_BLOCK,
+			.count = SSNAP_SECTORS_PER_BLOCK,
+		};
+		struct dm_io_request req = {
+			.bi_opf = REQ_OP_WRITE | REQ_SYNC,
+			.mem.type = DM_IO_KMEM,
+			.mem.ptr.addr = bufs[i],
+			.notify.fn = kdev_batch_end,
+			.notify.context = &b,
+			.client = k->io,
+		};
+
+		if (blocknr[i] >= dev->nr_blocks) {
+			r = -EIO;
+			break;
+		}
+		atomic_inc(&b.pending);
+		if (ssnap_dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT)) {
+			atomic_dec(&b.pending);
+			r = -EIO;
+			break;
+		}
+	}
+	/* Wait for what went out, even after a failure to send the rest. */
+	if (!atomic_dec_and_test(&b.pending))
+		wait_for_completion_io(&b.done);
+	return r ? r : READ_ONCE(b.error);
+}
+
 static int kdev_flush(struct ssnap_dev *dev)
 {
 	struct ssnap_kdev *k = container_of(dev, struct ssnap_kdev, dev);
@@ -66,6 +126,7 @@ static const struct ssnap_dev_ops kdev_ops = {
 	.read = kdev_read,
 	.write = kdev_write,
 	.flush = kdev_flush,
+	.write_batch = kdev_write_batch,
 };
 
 int ssnap_kdev_init(struct ssnap_kdev *k, struct block_device *bdev,

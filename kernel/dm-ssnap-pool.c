@@ -3,7 +3,8 @@
  * The store of one origin device and its data path.
  *
  * Origin reads, and origin writes to chunks already copied since the
- * last snapshot (the `copied` bitmap), are remapped in map().  Every
+ * last snapshot (the `copied` bitmap; all of them while there is no
+ * snapshot), are remapped in map().  Every
  * other bio is deferred to one worker, which asks the core what it needs
  * (core/ssnap.h: lookups and write plans), starts a kcopyd copy per chunk
  * that needs one (a "job"; later bios of that chunk wait on it, bios of
@@ -200,6 +201,9 @@ int ssnap_pool_create(struct block_device *origin, struct block_device *cow,
 	r = pool_open_store(p, error);
 	if (r)
 		goto err_kdev;
+	/* No snapshot: no origin write needs a copy (see `copied`). */
+	if (!ssnap_nr_snapshots(p->store))
+		bitmap_fill(p->copied, p->nr_chunks);
 	*out = p;
 	return 0;
 
@@ -1079,6 +1083,8 @@ static int snapshot_delete(struct ssnap_pool *p, unsigned int argc,
 		r = ssnap_snapshot_delete(p->store, id);
 		if (!r)
 			r = ssnap_commit(p->store);
+		if (!r && !ssnap_nr_snapshots(p->store))
+			bitmap_fill(p->copied, p->nr_chunks);
 	}
 	mutex_unlock(&p->lock);
 	pool_unquiesce(p);

@@ -155,7 +155,30 @@ int ssnap_checkpoint(struct ssnap_store *s)
 	return r;
 }
 
-static int journal_write(struct ssnap_store *s, void *cbuf)
+/*
+ * Write n blocks, in no particular order: through the device's batch
+ * write if it has one (all in flight at once), else one by one.
+ */
+static int write_blocks(struct ssnap_store *s, const u64 *nr, void *const *bufs,
+			u32 n)
+{
+	u32 i;
+	int r = 0;
+
+	if (s->dev->ops->write_batch)
+		return s->dev->ops->write_batch(s->dev, nr, bufs, n);
+	for (i = 0; i < n && !r; i++)
+		r = s->dev->ops->write(s->dev, nr[i], bufs[i], 0);
+	return r;
+}
+
+/*
+ * The commit record and the blocks of the transaction, in the journal,
+ * then one flush.  Their order does not matter: replay takes a record
+ * only if every block it lists carries the checksum it lists.
+ */
+static int journal_write(struct ssnap_store *s, void *cbuf, u64 *nr,
+			 void **bufs)
 {
 	struct ssnap_disk_commit *c = cbuf;
 	struct ssnap_block *b;
@@ -165,18 +188,20 @@ static int journal_write(struct ssnap_store *s, void *cbuf)
 	int r;
 
 	memset(cbuf, 0, SSNAP_BLOCK_SIZE);
+	nr[0] = pos;
+	bufs[0] = cbuf;
 	for (b = s->cache.dirty; b; b = b->dnext) {
 		ssnap_block_seal(s->csum_seed, b->data, b->type, b->nr, trans);
 		c->ent[n].blocknr = cpu_to_le64(b->nr);
 		c->ent[n].csum = ((struct ssnap_disk_hdr *)b->data)->csum;
 		n++;
+		nr[n] = pos + n;
+		bufs[n] = b->data;
 	}
 	c->nr = cpu_to_le32(n);
 	ssnap_block_seal(s->csum_seed, cbuf, SSNAP_BT_COMMIT, pos, trans);
 
-	r = s->dev->ops->write(s->dev, pos, cbuf, 0);
-	for (b = s->cache.dirty; b && !r; b = b->dnext)
-		r = s->dev->ops->write(s->dev, ++pos, b->data, 0);
+	r = write_blocks(s, nr, bufs, n + 1);
 	if (!r)
 		r = s->dev->ops->flush(s->dev);
 	return r;
@@ -185,8 +210,9 @@ static int journal_write(struct ssnap_store *s, void *cbuf)
 int ssnap_commit(struct ssnap_store *s)
 {
 	struct ssnap_block *b, *n;
-	void *cbuf;
-	u32 nr;
+	void *cbuf, **bufs;
+	u32 nr, i;
+	u64 *nrs;
 	int r;
 
 	if (s->failed)
@@ -215,28 +241,37 @@ int ssnap_commit(struct ssnap_store *s)
 			return r;
 	}
 	cbuf = ssnap_alloc(SSNAP_BLOCK_SIZE);
-	if (!cbuf)
-		return -ENOMEM;
-	r = journal_write(s, cbuf);
-	ssnap_free(cbuf);
-	if (r) {
-		ssnap_fail(s, r);
-		return r;
+	nrs = ssnap_alloc_array(nr + 1, sizeof(*nrs));
+	bufs = ssnap_alloc_array(nr + 1, sizeof(*bufs));
+	if (!cbuf || !nrs || !bufs) {
+		ssnap_free(cbuf);
+		ssnap_free_array(nrs);
+		ssnap_free_array(bufs);
+		return -ENOMEM;		/* nothing written: try again later */
 	}
+	r = journal_write(s, cbuf, nrs, bufs);
+	if (r)
+		goto out;
 	s->trans++;
 	s->jhead += 1 + nr;
 	ssnap_untouch_all(s);
 
-	/* Durable: now the blocks may go home. */
+	/* Durable: now the blocks may go home, all at once. */
+	i = 0;
 	for (b = s->cache.dirty; b; b = n) {
 		n = b->dnext;
-		if (!r)
-			r = s->dev->ops->write(s->dev, b->nr, b->data, 0);
+		nrs[i] = b->nr;
+		bufs[i++] = b->data;
 		b->dirty = false;
 		b->dnext = NULL;
 	}
 	s->cache.dirty = NULL;
 	s->cache.nr_dirty = 0;
+	r = write_blocks(s, nrs, bufs, i);
+out:
+	ssnap_free(cbuf);
+	ssnap_free_array(nrs);
+	ssnap_free_array(bufs);
 	if (r) {
 		/* Committed in the journal; the next open replays it. */
 		ssnap_fail(s, r);

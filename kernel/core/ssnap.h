@@ -176,6 +176,13 @@ struct ssnap_dev_ops {
 	int (*write)(struct ssnap_dev *dev, u64 blocknr, const void *buf,
 		     unsigned int flags);
 	int (*flush)(struct ssnap_dev *dev);
+	/*
+	 * Optional: write n blocks, block i from bufs[i] to blocknr[i], all
+	 * at once, in no order, and wait for every one.  0 or an errno
+	 * (some may have been written).  Without it, n calls of write().
+	 */
+	int (*write_batch)(struct ssnap_dev *dev, const u64 *blocknr,
+			   void *const *bufs, u32 n);
 };
 
 struct ssnap_dev {
