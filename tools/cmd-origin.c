@@ -92,6 +92,18 @@ static int activate_snapshots(struct origin *o)
 		r = snapshot_activate(o, s);
 		if (r && !ret)
 			ret = r;
+		if (!r) {
+			char id[16], *path;
+
+			/* (udev links an unnamed snapshot by its id) */
+			snprintf(id, sizeof(id), "%u", s->id);
+			path = dev_path(o->name, s->name[0] ? s->name : id,
+					s->dm_name);
+			pr_note("Activated snapshot %s of %s (id %u): %s",
+				s->name[0] ? s->name : id, o->name, s->id,
+				path);
+			free(path);
+		}
 	}
 	return ret;
 }

@@ -466,10 +466,11 @@ snapshots_of() {
 	run snapshots_of "$ORIGIN_NAME"
 	assert_output "0 a
 1 b"
-	# Activating an active origin brings up what is missing.
+	# Activating an active origin brings up what is missing, and says so.
 	dmsetup remove "ssnap-$ORIGIN_NAME-b"
 	run ssnap activate "$ORIGIN_NAME"
 	assert_success
+	assert_output "Activated snapshot b of $ORIGIN_NAME (id 1): /dev/mapper/ssnap-$ORIGIN_NAME-b"
 	[ -b "/dev/mapper/ssnap-$ORIGIN_NAME-b" ]
 	run ssnap deactivate "$ORIGIN_NAME"
 	run ssnap activate --no-snapshots --device "$COW"
