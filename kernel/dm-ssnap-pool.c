@@ -419,12 +419,6 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	queue_work(p->wq, &p->worker);
 }
 
-static bool bio_covers_chunk(struct ssnap_pool *p, struct bio *bio)
-{
-	return !chunk_offset(p, bio) && bio_sectors(bio) == p->chunk_sectors &&
-		bio_op(bio) == REQ_OP_WRITE;
-}
-
 static void start_job(struct ssnap_pool *p, struct ssnap_plan *plan,
 		      struct bio *bio)
 {
@@ -449,7 +443,13 @@ static void start_job(struct ssnap_pool *p, struct ssnap_plan *plan,
 		dests[n].sector = plan->shared * SSNAP_SECTORS_PER_BLOCK;
 		dests[n++].count = count;
 	}
-	if (plan->own && !(plan->label && bio_covers_chunk(p, bio))) {
+	/*
+	 * A snapshot write gets its new block filled even when it covers the
+	 * whole chunk: the block is recorded before the write is sent, and a
+	 * crash in between must leave the chunk as it was, not as whatever
+	 * the block held.
+	 */
+	if (plan->own) {
 		dests[n].bdev = p->cow_bdev;
 		dests[n].sector = plan->own * SSNAP_SECTORS_PER_BLOCK;
 		dests[n++].count = count;

@@ -173,9 +173,13 @@ static int write_blocks(struct ssnap_store *s, const u64 *nr, void *const *bufs,
 }
 
 /*
- * The commit record and the blocks of the transaction, in the journal,
- * then one flush.  Their order does not matter: replay takes a record
- * only if every block it lists carries the checksum it lists.
+ * A flush, then the commit record and the blocks of the transaction in
+ * the journal, then a flush.  The first flush makes the data the record
+ * points to durable before the record can be: the chunk copies that the
+ * caller waited for (they went to the device without FUA) and any data
+ * written into blocks the transaction allocates.  The order of the
+ * journal writes does not matter: replay takes a record only if every
+ * block it lists carries the checksum it lists.
  */
 static int journal_write(struct ssnap_store *s, void *cbuf, u64 *nr,
 			 void **bufs)
@@ -201,7 +205,9 @@ static int journal_write(struct ssnap_store *s, void *cbuf, u64 *nr,
 	c->nr = cpu_to_le32(n);
 	ssnap_block_seal(s->csum_seed, cbuf, SSNAP_BT_COMMIT, pos, trans);
 
-	r = write_blocks(s, nr, bufs, n + 1);
+	r = s->dev->ops->flush(s->dev);
+	if (!r)
+		r = write_blocks(s, nr, bufs, n + 1);
 	if (!r)
 		r = s->dev->ops->flush(s->dev);
 	return r;

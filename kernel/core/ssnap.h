@@ -117,12 +117,14 @@
  * 4. Commits: a redo journal
  * ==================================================================
  *
- * Metadata is updated in place in a block cache.  A commit writes every
- * block changed since the last commit to the journal: a commit record
- * (transaction id, each block's home and checksum) followed by the
- * blocks themselves; then one flush (REQ_PREFLUSH | REQ_FUA on the last
- * write in the kernel).  The transaction is durable when that flush
- * returns.  The blocks are then written to their homes, and when the
+ * Metadata is updated in place in a block cache.  A commit flushes
+ * first, so that the data the transaction points to (chunk copies, and
+ * snapshot writes into blocks it allocates, written without FUA) is
+ * durable before any record of it can be; then it writes every block
+ * changed since the last commit to the journal: a commit record
+ * (transaction id, each block's home and checksum) and the blocks
+ * themselves, all at once; then one flush.  The transaction is durable
+ * when that flush returns.  The blocks are then written to their homes, and when the
  * journal has no room left for the next transaction a checkpoint
  * flushes and rewrites the superblock with the journal empty.
  *

@@ -277,7 +277,7 @@ struct memdev *memdev_crash(const struct memdev *d, enum memdev_policy policy,
 {
 	struct memdev *n = memdev_clone_durable(d);
 	u64 rng = seed ^ 0x3c6ef372fe94f82bULL;
-	u32 i, sec;
+	u32 i, sec, drop = d->nr_pend ? (u32)(seed % d->nr_pend) : 0;
 
 	rng = tr_next(&rng);
 	for (i = 0; i < d->nr_pend; i++) {
@@ -294,6 +294,10 @@ struct memdev *memdev_crash(const struct memdev *d, enum memdev_policy policy,
 			break;
 		case MEMDEV_RANDOM:
 			if (tr_next(&rng) & 1)
+				memcpy(dst, p->data, BS);
+			break;
+		case MEMDEV_DROP_ONE:
+			if (i != drop && !p->failed)
 				memcpy(dst, p->data, BS);
 			break;
 		case MEMDEV_TORN:
@@ -329,6 +333,8 @@ const char *memdev_policy_name(enum memdev_policy p)
 		return "random";
 	case MEMDEV_TORN:
 		return "torn";
+	case MEMDEV_DROP_ONE:
+		return "drop-one";
 	default:
 		return "?";
 	}

@@ -20,6 +20,7 @@ enum memdev_policy {
 	MEMDEV_KEEP,		/* every completed write landed */
 	MEMDEV_RANDOM,		/* each write lands or not (seeded) */
 	MEMDEV_TORN,		/* each write lands in part: some sectors */
+	MEMDEV_DROP_ONE,	/* every write lands but one (seed picks it) */
 	MEMDEV_NR_POLICIES,
 };
 

@@ -1079,6 +1079,86 @@ static void test_grow(void **state)
  * or kept: the store opens, of the old size or the new one, clean, and
  * its snapshot reads what it did.
  */
+/*
+ * A chunk copy goes to the device without FUA before the commit that
+ * records it; a power cut anywhere in that commit must never keep the
+ * record and lose the copy (the snapshot would read a block that was
+ * never written).  Each write of the commit in turn is the last, and the
+ * cache's unflushed writes land or not at random, torn, or all but one.
+ */
+static void test_commit_after_copy(void **state)
+{
+	struct memdev *d, *c, *img;
+	struct ssnap_store *s;
+	struct ssnap_plan p;
+	u8 *data;
+	u64 k, n, base, seed, cow;
+	u32 label;
+	int r, pol;
+
+	(void)state;
+	d = h_format(2000, 16, 0);
+	s = h_open(d, 0, &r);
+	assert_int_equal(r, 0);
+	assert_int_equal(ssnap_snapshot_create(s, 1, NULL, 0, 1), 0);
+	assert_int_equal(ssnap_label_of(s, 1, &label), 0);
+	assert_int_equal(ssnap_close(s), 0);
+	memdev_sync(d);
+	data = malloc(SSNAP_BLOCK_SIZE);
+	assert_non_null(data);
+	memset(data, 0xa5, SSNAP_BLOCK_SIZE);
+
+	/* How many writes the commit makes, the copy's not counted. */
+	c = memdev_clone_durable(d);
+	s = h_open(c, 0, &r);
+	assert_int_equal(r, 0);
+	assert_int_equal(ssnap_plan_write(s, SSNAP_ORIGIN, 3, &p), 0);
+	assert_true(p.copy && p.shared);
+	assert_int_equal(c->dev.ops->write(&c->dev, p.shared, data, 0), 0);
+	base = c->writes;
+	assert_int_equal(ssnap_commit_plan(s, &p), 0);
+	assert_int_equal(ssnap_commit(s), 0);
+	n = c->writes - base;
+	assert_true(n >= 2);
+	ssnap_close(s);
+	memdev_free(c);
+
+	for (k = 1; k <= n; k++) {
+		for (pol = MEMDEV_RANDOM; pol <= MEMDEV_DROP_ONE; pol++) {
+			for (seed = 0; seed < 16; seed++) {
+				c = memdev_clone_durable(d);
+				s = h_open(c, 0, &r);
+				assert_int_equal(r, 0);
+				assert_int_equal(ssnap_plan_write(s, SSNAP_ORIGIN,
+								  3, &p), 0);
+				assert_int_equal(c->dev.ops->write(&c->dev,
+					p.shared, data, 0), 0);
+				memdev_cut_after(c, c->writes + k);
+				if (!ssnap_commit_plan(s, &p))
+					(void)ssnap_commit(s);
+				ssnap_close(s);
+				img = memdev_crash(c, pol, seed);
+				memdev_free(c);
+				s = h_open(img, 0, &r);
+				assert_int_equal(r, 0);
+				if (ssnap_lookup(s, label, 3, &cow) ==
+				    SSNAP_MAP_COW &&
+				    memcmp(memdev_block(img, cow), data,
+					   SSNAP_BLOCK_SIZE))
+					fail_msg("cut after write %llu of the commit (%s, seed %llu): the record survived, the copy in block %llu did not",
+						 (unsigned long long)k,
+						 memdev_policy_name(pol),
+						 (unsigned long long)seed,
+						 (unsigned long long)cow);
+				ssnap_close(s);
+				memdev_free(img);
+			}
+		}
+	}
+	free(data);
+	memdev_free(d);
+}
+
 static void test_grow_crash(void **state)
 {
 	struct memdev *d, *c, *img;
@@ -1696,6 +1776,7 @@ int main(void)
 		cmocka_unit_test(test_repair),
 		cmocka_unit_test(test_plan_invalidate),
 		cmocka_unit_test(test_grow_crash),
+		cmocka_unit_test(test_commit_after_copy),
 		cmocka_unit_test(test_damage_superblock),
 		cmocka_unit_test(test_journal_replay),
 		cmocka_unit_test(test_label_exhaustion),
