@@ -16,6 +16,12 @@
 #   make soak [DURATION=s] fio --verify on the origin and snapshots while
 #                        snapshots come and go on a nearly full store
 #                        (default 600 s), in a VM
+#   make crashtest [K=6.1|6.12]
+#                        crash consistency, long form, in a VM (default
+#                        6.12): every flush point of a dm-log-writes log
+#                        replayed and checked, power cuts with dm-flakey
+#                        (tests/crash/; the short form is
+#                        tests/integration/crash.bats, in make check)
 #   make lint            checkpatch and sparse over kernel/, both kernels
 #   make dkms-check      dkms add/build into a throwaway tree, both kernels
 #   make vmtest [K=6.1|6.12|all] [T=tests/integration/x.bats]
@@ -39,7 +45,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 K ?= all
 T ?=
 
-.PHONY: all tools module unit fuzz bench-core bench soak lint dkms-check vmtest \
+.PHONY: all tools module unit fuzz bench-core bench soak crashtest lint dkms-check vmtest \
 	check demo deps clean dist deb rpm pkg-check
 
 all: tools
@@ -72,6 +78,10 @@ DURATION ?= 600
 soak: deps
 	tests/vm/run -k $(DEMO_K) --timeout $$(( $(DURATION) + 900 )) \
 		-- $(CURDIR)/tests/soak/soak --duration $(DURATION)
+
+crashtest: deps
+	SSNAP_VM_SMP=$${SSNAP_VM_SMP:-1} tests/vm/run -k $(DEMO_K) \
+		--timeout 3600 -- $(CURDIR)/tests/crash/long
 
 lint:
 	@set -e; for rel in $$(scripts/kernels | cut -d' ' -f2); do \
