@@ -44,8 +44,7 @@ static int kdev_read(struct ssnap_dev *dev, u64 blocknr, void *buf)
 	return kdev_rw(dev, blocknr, buf, REQ_OP_READ);
 }
 
-static int kdev_write(struct ssnap_dev *dev, u64 blocknr, const void *buf,
-		      unsigned int flags)
+static blk_opf_t kdev_write_opf(unsigned int flags)
 {
 	blk_opf_t opf = REQ_OP_WRITE;
 
@@ -53,8 +52,14 @@ static int kdev_write(struct ssnap_dev *dev, u64 blocknr, const void *buf,
 		opf |= REQ_FUA;
 	if (flags & SSNAP_IO_PREFLUSH)
 		opf |= REQ_PREFLUSH;
+	return opf;
+}
+
+static int kdev_write(struct ssnap_dev *dev, u64 blocknr, const void *buf,
+		      unsigned int flags)
+{
 	/* dm-io only reads from the buffer of a write. */
-	return kdev_rw(dev, blocknr, (void *)buf, opf);
+	return kdev_rw(dev, blocknr, (void *)buf, kdev_write_opf(flags));
 }
 
 struct kdev_batch {
@@ -74,7 +79,8 @@ static void kdev_batch_end(unsigned long error_bits, void *context)
 }
 
 static int kdev_write_batch(struct ssnap_dev *dev, const u64 *blocknr,
-			    void *const *bufs, u32 n)
+			    void *const *bufs, const unsigned int *flags,
+			    u32 n)
 {
 	struct ssnap_kdev *k = container_of(dev, struct ssnap_kdev, dev);
 	struct kdev_batch b = { .error = 0 };
@@ -90,7 +96,8 @@ static int kdev_write_batch(struct ssnap_dev *dev, const u64 *blocknr,
 			.count = SSNAP_SECTORS_PER_BLOCK,
 		};
 		struct dm_io_request req = {
-			.bi_opf = REQ_OP_WRITE | REQ_SYNC,
+			.bi_opf = kdev_write_opf(flags ? flags[i] : 0) |
+				  REQ_SYNC,
 			.mem.type = DM_IO_KMEM,
 			.mem.ptr.addr = bufs[i],
 			.notify.fn = kdev_batch_end,

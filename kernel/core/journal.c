@@ -156,33 +156,35 @@ int ssnap_checkpoint(struct ssnap_store *s)
 }
 
 /*
- * Write n blocks, in no particular order: through the device's batch
- * write if it has one (all in flight at once), else one by one.
+ * Write n blocks with SSNAP_IO_* flags (NULL: none), in no particular
+ * order: through the device's batch write if it has one (all in flight
+ * at once), else one by one.
  */
 static int write_blocks(struct ssnap_store *s, const u64 *nr, void *const *bufs,
-			u32 n)
+			const unsigned int *flags, u32 n)
 {
 	u32 i;
 	int r = 0;
 
 	if (s->dev->ops->write_batch)
-		return s->dev->ops->write_batch(s->dev, nr, bufs, n);
+		return s->dev->ops->write_batch(s->dev, nr, bufs, flags, n);
 	for (i = 0; i < n && !r; i++)
-		r = s->dev->ops->write(s->dev, nr[i], bufs[i], 0);
+		r = s->dev->ops->write(s->dev, nr[i], bufs[i],
+				       flags ? flags[i] : 0);
 	return r;
 }
 
 /*
- * A flush, then the commit record and the blocks of the transaction in
- * the journal, then a flush.  The first flush makes the data the record
- * points to durable before the record can be: the chunk copies that the
- * caller waited for (they went to the device without FUA) and any data
- * written into blocks the transaction allocates.  The order of the
- * journal writes does not matter: replay takes a record only if every
- * block it lists carries the checksum it lists.
+ * The commit record and the blocks of the transaction, in the journal,
+ * all at once, then a flush: the transaction is durable when it returns.
+ * The record's preflush makes the data it points to durable before the
+ * record can be: the chunk copies the caller waited for (they went to
+ * the device without FUA).  The order of the journal writes does not
+ * matter: replay takes a record only if every block it lists carries the
+ * checksum it lists.
  */
 static int journal_write(struct ssnap_store *s, void *cbuf, u64 *nr,
-			 void **bufs)
+			 void **bufs, unsigned int *flags)
 {
 	struct ssnap_disk_commit *c = cbuf;
 	struct ssnap_block *b;
@@ -194,6 +196,7 @@ static int journal_write(struct ssnap_store *s, void *cbuf, u64 *nr,
 	memset(cbuf, 0, SSNAP_BLOCK_SIZE);
 	nr[0] = pos;
 	bufs[0] = cbuf;
+	flags[0] = SSNAP_IO_PREFLUSH;
 	for (b = s->cache.dirty; b; b = b->dnext) {
 		ssnap_block_seal(s->csum_seed, b->data, b->type, b->nr, trans);
 		c->ent[n].blocknr = cpu_to_le64(b->nr);
@@ -201,22 +204,20 @@ static int journal_write(struct ssnap_store *s, void *cbuf, u64 *nr,
 		n++;
 		nr[n] = pos + n;
 		bufs[n] = b->data;
+		flags[n] = 0;
 	}
 	c->nr = cpu_to_le32(n);
 	ssnap_block_seal(s->csum_seed, cbuf, SSNAP_BT_COMMIT, pos, trans);
 
-	r = s->dev->ops->flush(s->dev);
-	if (!r)
-		r = write_blocks(s, nr, bufs, n + 1);
-	if (!r)
-		r = s->dev->ops->flush(s->dev);
-	return r;
+	r = write_blocks(s, nr, bufs, flags, n + 1);
+	return r ? r : s->dev->ops->flush(s->dev);
 }
 
 int ssnap_commit(struct ssnap_store *s)
 {
 	struct ssnap_block *b, *n;
 	void *cbuf, **bufs;
+	unsigned int *flags;
 	u32 nr, i;
 	u64 *nrs;
 	int r;
@@ -249,13 +250,12 @@ int ssnap_commit(struct ssnap_store *s)
 	cbuf = ssnap_alloc(SSNAP_BLOCK_SIZE);
 	nrs = ssnap_alloc_array(nr + 1, sizeof(*nrs));
 	bufs = ssnap_alloc_array(nr + 1, sizeof(*bufs));
-	if (!cbuf || !nrs || !bufs) {
-		ssnap_free(cbuf);
-		ssnap_free_array(nrs);
-		ssnap_free_array(bufs);
-		return -ENOMEM;		/* nothing written: try again later */
+	flags = ssnap_alloc_array(nr + 1, sizeof(*flags));
+	if (!cbuf || !nrs || !bufs || !flags) {
+		r = -ENOMEM;		/* nothing written: try again later */
+		goto nomem;
 	}
-	r = journal_write(s, cbuf, nrs, bufs);
+	r = journal_write(s, cbuf, nrs, bufs, flags);
 	if (r)
 		goto out;
 	s->trans++;
@@ -273,17 +273,17 @@ int ssnap_commit(struct ssnap_store *s)
 	}
 	s->cache.dirty = NULL;
 	s->cache.nr_dirty = 0;
-	r = write_blocks(s, nrs, bufs, i);
+	r = write_blocks(s, nrs, bufs, NULL, i);
 out:
+	/* The store fails; what the journal holds, the next open replays. */
+	if (r)
+		ssnap_fail(s, r);
+nomem:
 	ssnap_free(cbuf);
 	ssnap_free_array(nrs);
 	ssnap_free_array(bufs);
-	if (r) {
-		/* Committed in the journal; the next open replays it. */
-		ssnap_fail(s, r);
-		return r;
-	}
-	return 0;
+	ssnap_free_array(flags);
+	return r;
 }
 
 bool ssnap_dirty(struct ssnap_store *s)

@@ -117,16 +117,16 @@
  * 4. Commits: a redo journal
  * ==================================================================
  *
- * Metadata is updated in place in a block cache.  A commit flushes
- * first, so that the data the transaction points to (chunk copies, and
- * snapshot writes into blocks it allocates, written without FUA) is
- * durable before any record of it can be; then it writes every block
- * changed since the last commit to the journal: a commit record
- * (transaction id, each block's home and checksum) and the blocks
- * themselves, all at once; then one flush.  The transaction is durable
- * when that flush returns.  The blocks are then written to their homes, and when the
- * journal has no room left for the next transaction a checkpoint
- * flushes and rewrites the superblock with the journal empty.
+ * Metadata is updated in place in a block cache.  A commit writes every
+ * block changed since the last commit to the journal, all at once: a
+ * commit record (transaction id, each block's home and checksum) with
+ * REQ_PREFLUSH, and the blocks themselves; then one flush.  The preflush
+ * makes the data the transaction points to (chunk copies, which went to
+ * the device without FUA before the commit began) durable before the
+ * record can be.  The transaction is durable when the flush returns.
+ * The blocks are then written to their homes, and when the journal has
+ * no room left for the next transaction a checkpoint flushes and
+ * rewrites the superblock with the journal empty.
  *
  * On open, the journal is replayed from the superblock's tail: each
  * record with the next transaction id whose blocks all carry the
@@ -179,12 +179,14 @@ struct ssnap_dev_ops {
 		     unsigned int flags);
 	int (*flush)(struct ssnap_dev *dev);
 	/*
-	 * Optional: write n blocks, block i from bufs[i] to blocknr[i], all
-	 * at once, in no order, and wait for every one.  0 or an errno
-	 * (some may have been written).  Without it, n calls of write().
+	 * Optional: write n blocks, block i from bufs[i] to blocknr[i] with
+	 * SSNAP_IO_* flags[i] (flags NULL: none), all at once, in no order,
+	 * and wait for every one.  0 or an errno (some may have been
+	 * written).  Without it, n calls of write().
 	 */
 	int (*write_batch)(struct ssnap_dev *dev, const u64 *blocknr,
-			   void *const *bufs, u32 n);
+			   void *const *bufs, const unsigned int *flags,
+			   u32 n);
 };
 
 struct ssnap_dev {

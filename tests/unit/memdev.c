@@ -102,7 +102,7 @@ static int md_write(struct ssnap_dev *dev, u64 nr, const void *buf,
 	}
 	d->writes++;
 	memcpy(d->cur + nr * BS, buf, BS);
-	if (flags & SSNAP_IO_FUA) {
+	if ((flags & SSNAP_IO_FUA) && nr < SSNAP_SB_SLOTS) {
 		if (d->nr_fua == d->cap_fua) {
 			d->cap_fua = d->cap_fua ? 2 * d->cap_fua : 16;
 			d->fua_at = realloc(d->fua_at,
@@ -110,6 +110,8 @@ static int md_write(struct ssnap_dev *dev, u64 nr, const void *buf,
 			assert(d->fua_at);
 		}
 		d->fua_at[d->nr_fua++] = d->writes;
+	}
+	if (flags & SSNAP_IO_FUA) {
 		md_drop_pending(d, nr);
 		memcpy(d->durable + nr * BS, buf, BS);
 	} else {

@@ -40,7 +40,7 @@ struct memdev {
 
 	/* counters */
 	u64 reads, writes, flushes, ops;
-	/* write numbers of the FUA writes (superblocks), for crash tests */
+	/* write numbers of the superblock writes, for crash tests */
 	u64 *fua_at;
 	u32 nr_fua, cap_fua;
 
