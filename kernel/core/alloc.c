@@ -8,6 +8,12 @@
  * handed out for a copy is only *reserved* (kept in memory) until the
  * copy is recorded; frees are queued and reach the bitmap at commit, so
  * nothing freed in a transaction is reused before it is durable.
+ *
+ * A metadata block freed since the last checkpoint may still have a
+ * copy in the journal, which a replay after a crash writes home again:
+ * it is in quarantine, kept out of data chunks, until the checkpoint
+ * empties the journal.  (Metadata may reuse it: its new contents are
+ * journaled after the old, and replay keeps that order.)
  */
 #include "internal.h"
 
@@ -111,6 +117,54 @@ int ssnap_set_bits(struct ssnap_store *s, u64 nr, u32 len, bool used)
 	return 0;
 }
 
+/* Index of the first quarantined block >= nr. */
+static u32 quarantine_find(const struct ssnap_store *s, u64 nr)
+{
+	u32 lo = 0, hi = s->nr_quarantine;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (s->quarantine[mid] < nr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int quarantine_add(struct ssnap_store *s, u64 nr)
+{
+	u32 i = quarantine_find(s, nr);
+	int r;
+
+	if (i < s->nr_quarantine && s->quarantine[i] == nr)
+		return 0;
+	r = ssnap_grow_array((void **)&s->quarantine, &s->cap_quarantine,
+			     s->nr_quarantine + 1, sizeof(*s->quarantine));
+	if (r)
+		return r;
+	memmove(&s->quarantine[i + 1], &s->quarantine[i],
+		(s->nr_quarantine - i) * sizeof(*s->quarantine));
+	s->quarantine[i] = nr;
+	s->nr_quarantine++;
+	return 0;
+}
+
+/* Does a quarantined block lie in blocks nr .. nr + len - 1? */
+static bool quarantined(const struct ssnap_store *s, u64 nr, u32 len)
+{
+	u32 i = quarantine_find(s, nr);
+
+	return i < s->nr_quarantine && s->quarantine[i] < nr + len;
+}
+
+/* The journal is empty: nothing freed can come back. */
+void ssnap_quarantine_clear(struct ssnap_store *s)
+{
+	s->nr_quarantine = 0;
+}
+
 static bool is_reserved(const struct ssnap_store *s, u64 chunk)
 {
 	u32 i;
@@ -195,19 +249,13 @@ u64 ssnap_used_blocks(const struct ssnap_store *s)
 		((s->data_chunks + s->nr_reserved) << s->chunk_shift);
 }
 
-int ssnap_alloc_data(struct ssnap_store *s, u64 *nr)
+static int alloc_data_scan(struct ssnap_store *s, u64 *nr)
 {
 	u32 cb = s->chunk_blocks;
 	u64 g, start, tries;
 	struct ssnap_block *b;
 	int r;
 
-	if (ssnap_used_blocks(s) + cb + SSNAP_META_RESERVE > s->nr_blocks)
-		return -ENOSPC;
-	r = ssnap_grow_array((void **)&s->reserved, &s->cap_reserved,
-			     s->nr_reserved + 1, sizeof(*s->reserved));
-	if (r)
-		return r;
 	start = chunk_of(s, s->data_hint);
 	if (start >= s->nr_blocks)
 		start = 0;
@@ -231,6 +279,8 @@ int ssnap_alloc_data(struct ssnap_store *s, u64 *nr)
 				continue;
 			if (s->nr_reserved && is_reserved(s, cand))
 				continue;
+			if (s->nr_quarantine && quarantined(s, cand, cb))
+				continue;
 			ssnap_bput(s, b);
 			s->reserved[s->nr_reserved++] = cand;
 			s->data_hint = cand + cb;
@@ -240,6 +290,31 @@ int ssnap_alloc_data(struct ssnap_store *s, u64 *nr)
 		ssnap_bput(s, b);
 	}
 	return -ENOSPC;
+}
+
+int ssnap_alloc_data(struct ssnap_store *s, u64 *nr)
+{
+	int r;
+
+	if (ssnap_used_blocks(s) + s->chunk_blocks + SSNAP_META_RESERVE >
+	    s->nr_blocks)
+		return -ENOSPC;
+	r = ssnap_grow_array((void **)&s->reserved, &s->cap_reserved,
+			     s->nr_reserved + 1, sizeof(*s->reserved));
+	if (r)
+		return r;
+	r = alloc_data_scan(s, nr);
+	if (r == -ENOSPC && s->nr_quarantine) {
+		/*
+		 * Blocks in quarantine are free but for the journal: a
+		 * checkpoint (every committed block is home already) lets
+		 * them out.
+		 */
+		r = ssnap_checkpoint(s);
+		if (!r)
+			r = alloc_data_scan(s, nr);
+	}
+	return r;
 }
 
 void ssnap_unreserve(struct ssnap_store *s, u64 nr)
@@ -301,7 +376,9 @@ int ssnap_apply_frees(struct ssnap_store *s)
 			if (!r)
 				s->data_chunks--;
 		} else {
-			r = ssnap_set_bits(s, nr, 1, false);
+			r = quarantine_add(s, nr);
+			if (!r)
+				r = ssnap_set_bits(s, nr, 1, false);
 			if (!r)
 				s->meta_blocks--;
 		}

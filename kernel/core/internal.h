@@ -127,6 +127,8 @@ struct ssnap_store {
 	u32 nr_reserved, cap_reserved;
 	u64 *pending;			/* frees applied at commit */
 	u32 nr_pending, cap_pending;
+	u64 *quarantine;		/* metadata freed since the checkpoint */
+	u32 nr_quarantine, cap_quarantine;	/* (sorted) */
 
 	/* chunks whose exceptions changed since the last commit */
 	u64 *touched;
@@ -178,6 +180,7 @@ int ssnap_free_meta(struct ssnap_store *s, u64 nr);
 int ssnap_free_data(struct ssnap_store *s, u64 nr);
 int ssnap_grow_array(void **arr, u32 *cap, u32 need, size_t size);
 int ssnap_apply_frees(struct ssnap_store *s);
+void ssnap_quarantine_clear(struct ssnap_store *s);
 int ssnap_set_bits(struct ssnap_store *s, u64 nr, u32 len, bool used);
 u32 ssnap_group_bits(const struct ssnap_store *s, u64 group);
 u64 ssnap_used_blocks(const struct ssnap_store *s);

@@ -150,8 +150,10 @@ int ssnap_checkpoint(struct ssnap_store *s)
 	s->sb.journal_tail = cpu_to_le64(0);
 	s->sb.tail_seq = cpu_to_le64(s->trans + 1);
 	r = ssnap_sb_write(s, 0, SSNAP_SB_CLEAN);
-	if (!r)
+	if (!r) {
 		s->jhead = 0;
+		ssnap_quarantine_clear(s);
+	}
 	return r;
 }
 

@@ -145,9 +145,13 @@
  * costs a second write of each changed metadata block, which is small
  * beside the chunk copies it protects.
  *
- * Two rules keep data and metadata in step:
+ * Three rules keep data and metadata in step:
  *   - a chunk freed in a transaction is not reused until the transaction
  *     has committed (frees are applied to the bitmap at commit);
+ *   - a metadata block freed since the last checkpoint is not reused for
+ *     data until the next one (it is in quarantine, in memory): the
+ *     journal may still hold a copy of it, which a replay would write
+ *     over the chunk;
  *   - a chunk allocated for a copy is only reserved in memory until the
  *     copy has been recorded (ssnap_commit_plan), so a crash never leaks
  *     it and never exposes a half-written copy.

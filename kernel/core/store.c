@@ -370,6 +370,7 @@ void ssnap_store_free(struct ssnap_store *s)
 	ssnap_free_array(s->dead);
 	ssnap_free_array(s->reserved);
 	ssnap_free_array(s->pending);
+	ssnap_free_array(s->quarantine);
 	ssnap_free_array(s->cx);
 	ssnap_free_array(s->touched);
 	ssnap_free_array(s->xd);
