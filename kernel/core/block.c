@@ -3,8 +3,9 @@
  * Metadata blocks: checksums and the block cache.
  *
  * The cache keeps at most `max` blocks when it can; blocks that are
- * dirty (changed since the last commit) or held by a caller cannot be
- * evicted, so it may exceed that bound between two commits.
+ * dirty (changed since the last commit), unhomed (committed to the
+ * journal, not yet written home: at most the journal's size) or held by
+ * a caller cannot be evicted, so it may exceed that bound.
  */
 #include "internal.h"
 
@@ -163,7 +164,7 @@ static void bc_shrink(struct ssnap_cache *c)
 
 	for (b = c->lru.prev; c->nr >= c->max && b != &c->lru; b = p) {
 		p = b->prev;
-		if (b->ref || b->dirty || b->sticky)
+		if (b->ref || b->dirty || b->unhomed || b->sticky)
 			continue;
 		bc_lru_del(b);
 		bc_hash_del(c, b);
@@ -318,4 +319,30 @@ void ssnap_bdirty(struct ssnap_store *s, struct ssnap_block *b)
 	b->dnext = c->dirty;
 	c->dirty = b;
 	c->nr_dirty++;
+}
+
+/*
+ * A freed metadata block leaves the cache: its changes since the last
+ * commit are never journaled, and it is not written home at the next
+ * checkpoint (ssnap_commit).
+ */
+void ssnap_bforget(struct ssnap_store *s, struct ssnap_block *b)
+{
+	struct ssnap_cache *c = &s->cache;
+	struct ssnap_block **p;
+
+	if (b->dirty) {
+		for (p = &c->dirty; *p != b; p = &(*p)->dnext)
+			;
+		*p = b->dnext;
+		b->dnext = NULL;
+		b->dirty = false;
+		c->nr_dirty--;
+	}
+	if (b->unhomed) {
+		b->unhomed = false;
+		c->nr_unhomed--;
+	}
+	if (!b->ref)
+		bc_drop(c, b);
 }

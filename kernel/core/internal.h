@@ -38,7 +38,9 @@ struct ssnap_block {
 	struct ssnap_block *dnext;		/* dirty list */
 	u32 ref;
 	u32 type;
+	u32 jpos;		/* unhomed: journal offset of the last copy */
 	bool dirty;
+	bool unhomed;		/* committed, home copy older: never evict */
 	bool sticky;		/* read-only replay: never evict */
 	bool checked;		/* B-tree node: key order verified */
 };
@@ -49,6 +51,7 @@ struct ssnap_cache {
 	u32 nr;			/* blocks cached */
 	u32 max;		/* soft bound */
 	u32 nr_dirty;
+	u32 nr_unhomed;
 	struct ssnap_block lru;			/* list head */
 	struct ssnap_block *dirty;
 };
@@ -157,6 +160,7 @@ int ssnap_bnew(struct ssnap_store *s, u64 nr, u32 type,
 	       struct ssnap_block **out);
 void ssnap_bput(struct ssnap_store *s, struct ssnap_block *b);
 void ssnap_bdirty(struct ssnap_store *s, struct ssnap_block *b);
+void ssnap_bforget(struct ssnap_store *s, struct ssnap_block *b);
 struct ssnap_block *ssnap_cache_insert(struct ssnap_store *s, u64 nr,
 				       const void *data, u32 type);
 void ssnap_fail(struct ssnap_store *s, int err);
@@ -167,6 +171,7 @@ int ssnap_sb_load(struct ssnap_dev *dev, struct ssnap_disk_sb *sb);
 int ssnap_sb_write(struct ssnap_store *s, u32 set, u32 clear);
 int ssnap_journal_replay(struct ssnap_store *s);
 int ssnap_checkpoint(struct ssnap_store *s);
+int ssnap_checkpoint_sb(struct ssnap_store *s, u32 set, u32 clear);
 int ssnap_maybe_commit(struct ssnap_store *s);
 
 /* alloc.c */

@@ -136,28 +136,6 @@ int ssnap_sb_write(struct ssnap_store *s, u32 set, u32 clear)
 }
 
 /*
- * Empty the journal: every committed block has been written home; make
- * that durable, then point the superblock past it.
- */
-int ssnap_checkpoint(struct ssnap_store *s)
-{
-	int r = s->dev->ops->flush(s->dev);
-
-	if (r) {
-		ssnap_fail(s, r);
-		return r;
-	}
-	s->sb.journal_tail = cpu_to_le64(0);
-	s->sb.tail_seq = cpu_to_le64(s->trans + 1);
-	r = ssnap_sb_write(s, 0, SSNAP_SB_CLEAN);
-	if (!r) {
-		s->jhead = 0;
-		ssnap_quarantine_clear(s);
-	}
-	return r;
-}
-
-/*
  * Write n blocks with SSNAP_IO_* flags (NULL: none), in no particular
  * order: through the device's batch write if it has one (all in flight
  * at once), else one by one.
@@ -174,6 +152,104 @@ static int write_blocks(struct ssnap_store *s, const u64 *nr, void *const *bufs,
 		r = s->dev->ops->write(s->dev, nr[i], bufs[i],
 				       flags ? flags[i] : 0);
 	return r;
+}
+
+/*
+ * Write every unhomed block home.  A clean one holds what was committed;
+ * a dirty one holds changes not committed yet, so its last committed
+ * copy comes back from the journal instead.
+ */
+static int homes_write(struct ssnap_store *s)
+{
+	struct ssnap_cache *c = &s->cache;
+	struct ssnap_block *b;
+	u32 n = 0, max = c->nr_unhomed;
+	void **bufs, *tmp;
+	u64 *nrs;
+	int r = 0;
+
+	if (!max)
+		return 0;
+	nrs = ssnap_alloc_array(max, sizeof(*nrs));
+	bufs = ssnap_alloc_array(max, sizeof(*bufs));
+	tmp = ssnap_alloc(SSNAP_BLOCK_SIZE);
+	if (!nrs || !bufs || !tmp) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (b = c->lru.next; b != &c->lru && !r; b = b->next) {
+		if (!b->unhomed)
+			continue;
+		if (!b->dirty) {
+			if (n < max) {
+				nrs[n] = b->nr;
+				bufs[n++] = b->data;
+			}
+			continue;
+		}
+		r = s->dev->ops->read(s->dev, s->jstart + b->jpos, tmp);
+		if (!r && ssnap_block_verify(s->csum_seed, tmp, b->type, b->nr)) {
+			ssnap_err("journal block %u: not the copy of block %llu",
+				  b->jpos, (unsigned long long)b->nr);
+			r = -EILSEQ;
+		}
+		if (!r)
+			r = s->dev->ops->write(s->dev, b->nr, tmp, 0);
+	}
+	if (!r)
+		r = write_blocks(s, nrs, bufs, NULL, n);
+out:
+	ssnap_free(tmp);
+	ssnap_free_array(nrs);
+	ssnap_free_array(bufs);
+	return r;
+}
+
+static void homes_done(struct ssnap_store *s)
+{
+	struct ssnap_cache *c = &s->cache;
+	struct ssnap_block *b;
+
+	for (b = c->lru.next; b != &c->lru && c->nr_unhomed; b = b->next) {
+		if (b->unhomed) {
+			b->unhomed = false;
+			c->nr_unhomed--;
+		}
+	}
+}
+
+/*
+ * Empty the journal: write every committed block home, make that
+ * durable, then point the superblock past the journal with its flags
+ * changed so.  Committed changes stay in the journal alone until then.
+ */
+int ssnap_checkpoint_sb(struct ssnap_store *s, u32 set, u32 clear)
+{
+	int r;
+
+	if (s->failed)
+		return s->failed;
+	r = homes_write(s);
+	if (!r)
+		r = s->dev->ops->flush(s->dev);
+	if (r) {
+		ssnap_fail(s, r);
+		return r;
+	}
+	s->sb.journal_tail = cpu_to_le64(0);
+	s->sb.tail_seq = cpu_to_le64(s->trans + 1);
+	r = ssnap_sb_write(s, set, clear);
+	if (!r) {
+		s->jhead = 0;
+		homes_done(s);
+		ssnap_quarantine_clear(s);
+	}
+	return r;
+}
+
+int ssnap_checkpoint(struct ssnap_store *s)
+{
+	return ssnap_checkpoint_sb(s, 0, SSNAP_SB_CLEAN);
 }
 
 /*
@@ -204,6 +280,7 @@ static int journal_write(struct ssnap_store *s, void *cbuf, u64 *nr,
 		c->ent[n].blocknr = cpu_to_le64(b->nr);
 		c->ent[n].csum = ((struct ssnap_disk_hdr *)b->data)->csum;
 		n++;
+		b->jpos = s->jhead + n;
 		nr[n] = pos + n;
 		bufs[n] = b->data;
 		flags[n] = 0;
@@ -215,12 +292,41 @@ static int journal_write(struct ssnap_store *s, void *cbuf, u64 *nr,
 	return r ? r : s->dev->ops->flush(s->dev);
 }
 
+/*
+ * Blocks freed by this transaction leave it: journaled, a replay would
+ * write them home over whatever the block holds by then.
+ */
+static int drop_freed(struct ssnap_store *s)
+{
+	struct ssnap_block *b, *n;
+	bool used;
+	int r;
+
+	for (b = s->cache.dirty; b; b = n) {
+		n = b->dnext;
+		if (b->type != SSNAP_BT_NODE && b->type != SSNAP_BT_LEAF)
+			continue;
+		r = ssnap_block_used(s, b->nr, &used);
+		if (r)
+			return r;
+		if (!used)
+			ssnap_bforget(s, b);
+	}
+	return 0;
+}
+
+/*
+ * Make the transaction durable in the journal.  Its blocks stay in the
+ * cache, unhomed, until a checkpoint writes them home: a block changed
+ * by every transaction is written home once per checkpoint, not once per
+ * commit.
+ */
 int ssnap_commit(struct ssnap_store *s)
 {
 	struct ssnap_block *b, *n;
 	void *cbuf, **bufs;
 	unsigned int *flags;
-	u32 nr, i;
+	u32 nr;
 	u64 *nrs;
 	int r;
 
@@ -249,38 +355,44 @@ int ssnap_commit(struct ssnap_store *s)
 		if (r)
 			return r;
 	}
+	/* After the checkpoint: until it, the old state needs them. */
+	r = drop_freed(s);
+	if (r) {
+		ssnap_fail(s, r);
+		return r;
+	}
+	nr = s->cache.nr_dirty;
+	if (!nr)
+		return 0;
 	cbuf = ssnap_alloc(SSNAP_BLOCK_SIZE);
 	nrs = ssnap_alloc_array(nr + 1, sizeof(*nrs));
 	bufs = ssnap_alloc_array(nr + 1, sizeof(*bufs));
 	flags = ssnap_alloc_array(nr + 1, sizeof(*flags));
 	if (!cbuf || !nrs || !bufs || !flags) {
 		r = -ENOMEM;		/* nothing written: try again later */
-		goto nomem;
+		goto out;
 	}
 	r = journal_write(s, cbuf, nrs, bufs, flags);
-	if (r)
+	if (r) {
+		/* The store fails; what the journal holds, the next open replays. */
+		ssnap_fail(s, r);
 		goto out;
+	}
 	s->trans++;
 	s->jhead += 1 + nr;
 	ssnap_untouch_all(s);
-
-	/* Durable: now the blocks may go home, all at once. */
-	i = 0;
 	for (b = s->cache.dirty; b; b = n) {
 		n = b->dnext;
-		nrs[i] = b->nr;
-		bufs[i++] = b->data;
 		b->dirty = false;
 		b->dnext = NULL;
+		if (!b->unhomed) {
+			b->unhomed = true;
+			s->cache.nr_unhomed++;
+		}
 	}
 	s->cache.dirty = NULL;
 	s->cache.nr_dirty = 0;
-	r = write_blocks(s, nrs, bufs, NULL, i);
 out:
-	/* The store fails; what the journal holds, the next open replays. */
-	if (r)
-		ssnap_fail(s, r);
-nomem:
 	ssnap_free(cbuf);
 	ssnap_free_array(nrs);
 	ssnap_free_array(bufs);

@@ -124,9 +124,15 @@
  * makes the data the transaction points to (chunk copies, which went to
  * the device without FUA before the commit began) durable before the
  * record can be.  The transaction is durable when the flush returns.
- * The blocks are then written to their homes, and when the journal has
- * no room left for the next transaction a checkpoint flushes and
- * rewrites the superblock with the journal empty.
+ * The blocks stay in the cache, marked unhomed: they are not written
+ * home yet and cannot be evicted.  When the journal has no room left for
+ * the next transaction (or on close, or when the allocator needs a
+ * quarantined block back), a checkpoint writes every unhomed block home,
+ * flushes, and rewrites the superblock with the journal empty.  So a
+ * block that every transaction changes (the root block, a bitmap, a busy
+ * leaf) is written home once per checkpoint instead of once per commit.
+ * A checkpoint inside a transaction writes a changed block's committed
+ * copy, read back from the journal, never the changes under way.
  *
  * On open, the journal is replayed from the superblock's tail: each
  * record with the next transaction id whose blocks all carry the
@@ -142,16 +148,21 @@
  * persistent-data.  A journal keeps one copy of each structure, one
  * allocator (a bitmap), and makes the commit point one flushed write of
  * a self-checking record, which a power-cut test can aim at exactly.  It
- * costs a second write of each changed metadata block, which is small
- * beside the chunk copies it protects.
+ * costs a second write of each changed metadata block, once per
+ * checkpoint, which is small beside the chunk copies it protects.
  *
- * Three rules keep data and metadata in step:
+ * Four rules keep data and metadata in step:
  *   - a chunk freed in a transaction is not reused until the transaction
  *     has committed (frees are applied to the bitmap at commit);
  *   - a metadata block freed since the last checkpoint is not reused for
  *     data until the next one (it is in quarantine, in memory): the
  *     journal may still hold a copy of it, which a replay would write
  *     over the chunk;
+ *   - a metadata block freed by a transaction is left out of that
+ *     transaction's journal record and out of the cache: if a checkpoint
+ *     at the start of the commit emptied the journal, the quarantine no
+ *     longer holds it, and a replay of the record would write it over a
+ *     later chunk;
  *   - a chunk allocated for a copy is only reserved in memory until the
  *     copy has been recorded (ssnap_commit_plan), so a crash never leaks
  *     it and never exposes a half-written copy.

@@ -617,12 +617,7 @@ int ssnap_close(struct ssnap_store *s)
 	if (!s->read_only && !s->failed) {
 		r = ssnap_commit(s);
 		if (!r)
-			r = s->dev->ops->flush(s->dev);
-		if (!r) {
-			s->sb.journal_tail = cpu_to_le64(0);
-			s->sb.tail_seq = cpu_to_le64(s->trans + 1);
-			r = ssnap_sb_write(s, SSNAP_SB_CLEAN, 0);
-		}
+			r = ssnap_checkpoint_sb(s, SSNAP_SB_CLEAN, 0);
 	}
 	ssnap_store_free(s);
 	return r;

@@ -140,6 +140,11 @@ static void build_image(u32 idx)
 			if (r)
 				fz_fail("close", r);
 		} else {
+			/* Home up to date, then transactions in the journal. */
+			r = ssnap_close(s);
+			if (r)
+				fz_fail("close", r);
+			s = fz_open(d, 0);
 			for (ch = 30; ch < 38; ch++) {
 				r = fz_plan(s, SSNAP_ORIGIN, ch);
 				if (!r)

@@ -1129,6 +1129,96 @@ static void test_freed_meta_quarantine(void **state)
 }
 
 /*
+ * A block changed and freed in one transaction is left out of its
+ * journal record: were the journal emptied at the start of that commit,
+ * nothing would keep the block from becoming a chunk, which a replay of
+ * the record would then overwrite.
+ */
+static void test_freed_meta_not_journaled(void **state)
+{
+	const struct ssnap_disk_commit *c;
+	struct ssnap_store *s;
+	struct ssnap_block *b;
+	struct memdev *d;
+	u64 m, pos;
+	u32 i, n;
+	int r;
+
+	(void)state;
+	d = h_format(1024, 8, 0);
+	s = h_open(d, 0, &r);
+	assert_int_equal(r, 0);
+	assert_int_equal(ssnap_alloc_meta(s, &m), 0);
+	assert_int_equal(ssnap_bnew(s, m, SSNAP_BT_LEAF, &b), 0);
+	ssnap_bput(s, b);
+	assert_int_equal(ssnap_commit(s), 0);
+	assert_int_equal(ssnap_bread(s, m, SSNAP_BT_LEAF, &b), 0);
+	((u8 *)b->data)[SSNAP_BLOCK_SIZE - 1] ^= 1;
+	ssnap_bdirty(s, b);
+	ssnap_bput(s, b);
+	assert_int_equal(ssnap_free_meta(s, m), 0);
+	pos = s->jstart + s->jhead;
+	assert_int_equal(ssnap_commit(s), 0);
+	c = (const void *)memdev_block(d, pos);
+	assert_int_equal(ssnap_block_verify(s->csum_seed, c, SSNAP_BT_COMMIT,
+					    pos), 0);
+	n = le32_to_cpu(c->nr);
+	assert_true(n > 0);
+	for (i = 0; i < n; i++)
+		if (le64_to_cpu(c->ent[i].blocknr) == m)
+			fail_msg("freed block %llu is in the journal record",
+				 (unsigned long long)m);
+	assert_int_equal(ssnap_close(s), 0);
+	assert_int_equal(h_check(d, NULL, 0), 0);
+	memdev_free(d);
+}
+
+/*
+ * A commit leaves its blocks in the journal, and a checkpoint writes them
+ * home.  A checkpoint inside a transaction (the allocator's, or the
+ * journal filling up) must write home what was committed, not the
+ * changes under way: a power cut before their commit loses those.
+ */
+static void test_checkpoint_mid_transaction(void **state)
+{
+	struct ssnap_disk_root root;
+	struct ssnap_snap_info info;
+	struct ssnap_store *s;
+	struct memdev *d, *img;
+	char msg[200];
+	int r;
+
+	(void)state;
+	d = h_format(2000, 16, 0);
+	s = h_open(d, 0, &r);
+	assert_int_equal(r, 0);
+	assert_int_equal(ssnap_snapshot_create(s, 1, "one", 0, 1), 0);
+	assert_int_equal(ssnap_commit(s), 0);
+	h_root(d, &root);
+	assert_int_equal(le32_to_cpu(root.nr_snapshots), 0);	/* not home */
+	assert_int_equal(ssnap_snapshot_create(s, 2, "two", 0, 2), 0);
+	assert_int_equal(ssnap_checkpoint(s), 0);
+	h_root(d, &root);
+	assert_int_equal(le32_to_cpu(root.nr_snapshots), 1);
+
+	/* The power goes before snapshot 2 commits; every write landed. */
+	memdev_cut_after(d, d->writes);
+	h_quiet();
+	ssnap_close(s);
+	img = memdev_crash(d, MEMDEV_KEEP, 0);
+	memdev_free(d);
+	s = h_open(img, 0, &r);
+	assert_int_equal(r, 0);
+	assert_int_equal(ssnap_snapshot_find(s, 1, &info), 0);
+	assert_int_equal(ssnap_snapshot_find(s, 2, &info), -ENOENT);
+	assert_int_equal(ssnap_close(s), 0);
+	r = h_check(img, msg, sizeof(msg));
+	if (r)
+		fail_msg("ssnap_check: %d problems, first: %s", r, msg);
+	memdev_free(img);
+}
+
+/*
  * A chunk copy goes to the device without FUA before the commit that
  * records it; a power cut anywhere in that commit must never keep the
  * record and lose the copy (the snapshot would read a block that was
@@ -1827,6 +1917,8 @@ int main(void)
 		cmocka_unit_test(test_grow_crash),
 		cmocka_unit_test(test_commit_after_copy),
 		cmocka_unit_test(test_freed_meta_quarantine),
+		cmocka_unit_test(test_freed_meta_not_journaled),
+		cmocka_unit_test(test_checkpoint_mid_transaction),
 		cmocka_unit_test(test_damage_superblock),
 		cmocka_unit_test(test_journal_replay),
 		cmocka_unit_test(test_label_exhaustion),
