@@ -383,10 +383,10 @@ def markdown(res, summary):
     m = res.meta
     parts = ['# ssnap benchmark: %s\n' % ('quick run' if m.get('quick')
                                           else 'full run'),
-             'Kernel %s (%s, %d CPU, %d MiB), backing %s, origin %d MiB; '
-             'fio, direct I/O, psync, one job at a time.\n' %
+             'Kernel %s (%s, %d CPU, %d MiB, crc32c by %s), backing %s, '
+             'origin %d MiB; fio, direct I/O, psync, one job at a time.\n' %
              (m['kernel'], m['machine'], m['cpus'], m['mem_kib'] >> 10,
-              m['backing'], m['origin_mib']),
+              m.get('crc32c', '?'), m['backing'], m['origin_mib']),
              'First writes: 1 MiB sequential writes over region A, then '
              'one random 4 KiB write in each of %d random chunks of region '
              'B (all of them if B has fewer), in random order, each '
