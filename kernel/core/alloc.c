@@ -363,9 +363,11 @@ int ssnap_free_data(struct ssnap_store *s, u64 nr)
 	return queue_free(s, nr | PENDING_DATA);
 }
 
-int ssnap_apply_frees(struct ssnap_store *s)
+int ssnap_apply_frees(struct ssnap_store *s, u32 *meta_freed)
 {
 	int r = 0;
+
+	*meta_freed = 0;
 
 	while (s->nr_pending && !r) {
 		u64 v = s->pending[s->nr_pending - 1];
@@ -379,8 +381,10 @@ int ssnap_apply_frees(struct ssnap_store *s)
 			r = quarantine_add(s, nr);
 			if (!r)
 				r = ssnap_set_bits(s, nr, 1, false);
-			if (!r)
+			if (!r) {
 				s->meta_blocks--;
+				(*meta_freed)++;
+			}
 		}
 		if (!r)
 			s->nr_pending--;

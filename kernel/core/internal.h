@@ -184,7 +184,7 @@ void ssnap_unreserve(struct ssnap_store *s, u64 nr);
 int ssnap_free_meta(struct ssnap_store *s, u64 nr);
 int ssnap_free_data(struct ssnap_store *s, u64 nr);
 int ssnap_grow_array(void **arr, u32 *cap, u32 need, size_t size);
-int ssnap_apply_frees(struct ssnap_store *s);
+int ssnap_apply_frees(struct ssnap_store *s, u32 *meta_freed);
 void ssnap_quarantine_clear(struct ssnap_store *s);
 int ssnap_set_bits(struct ssnap_store *s, u64 nr, u32 len, bool used);
 u32 ssnap_group_bits(const struct ssnap_store *s, u64 group);

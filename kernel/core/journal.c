@@ -326,7 +326,7 @@ int ssnap_commit(struct ssnap_store *s)
 	struct ssnap_block *b, *n;
 	void *cbuf, **bufs;
 	unsigned int *flags;
-	u32 nr;
+	u32 nr, meta_freed;
 	u64 *nrs;
 	int r;
 
@@ -334,7 +334,7 @@ int ssnap_commit(struct ssnap_store *s)
 		return s->failed;
 	if (s->read_only)
 		return -EROFS;
-	r = ssnap_apply_frees(s);
+	r = ssnap_apply_frees(s, &meta_freed);
 	if (!r)
 		r = ssnap_root_flush(s);
 	if (r) {
@@ -356,7 +356,7 @@ int ssnap_commit(struct ssnap_store *s)
 			return r;
 	}
 	/* After the checkpoint: until it, the old state needs them. */
-	r = drop_freed(s);
+	r = meta_freed ? drop_freed(s) : 0;
 	if (r) {
 		ssnap_fail(s, r);
 		return r;
