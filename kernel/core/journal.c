@@ -316,6 +316,47 @@ static int drop_freed(struct ssnap_store *s)
 }
 
 /*
+ * Bring the transaction to where it can be written: frees applied, the
+ * root block up to date, room in the journal, freed blocks out of it.
+ * Its size in blocks in *nr.
+ */
+static int commit_prepare(struct ssnap_store *s, u32 *nr)
+{
+	u32 meta_freed;
+	int r = ssnap_apply_frees(s, &meta_freed);
+
+	if (!r)
+		r = ssnap_root_flush(s);
+	if (r)
+		goto fail;
+	*nr = s->cache.nr_dirty;
+	if (!*nr)
+		return 0;
+	if (*nr > SSNAP_COMMIT_MAX || *nr + 1 > s->jblocks) {
+		ssnap_err("transaction of %u blocks does not fit the journal",
+			  *nr);
+		r = -EFBIG;
+		goto fail;
+	}
+	if (s->jhead + 1 + *nr > s->jblocks) {
+		r = ssnap_checkpoint(s);	/* fails the store itself */
+		if (r)
+			return r;
+	}
+	/* After the checkpoint: until it, the old state needs them. */
+	if (meta_freed) {
+		r = drop_freed(s);
+		if (r)
+			goto fail;
+		*nr = s->cache.nr_dirty;
+	}
+	return 0;
+fail:
+	ssnap_fail(s, r);
+	return r;
+}
+
+/*
  * Make the transaction durable in the journal.  Its blocks stay in the
  * cache, unhomed, until a checkpoint writes them home: a block changed
  * by every transaction is written home once per checkpoint, not once per
@@ -326,7 +367,7 @@ int ssnap_commit(struct ssnap_store *s)
 	struct ssnap_block *b, *n;
 	void *cbuf, **bufs;
 	unsigned int *flags;
-	u32 nr, meta_freed;
+	u32 nr;
 	u64 *nrs;
 	int r;
 
@@ -334,36 +375,9 @@ int ssnap_commit(struct ssnap_store *s)
 		return s->failed;
 	if (s->read_only)
 		return -EROFS;
-	r = ssnap_apply_frees(s, &meta_freed);
-	if (!r)
-		r = ssnap_root_flush(s);
-	if (r) {
-		ssnap_fail(s, r);
+	r = commit_prepare(s, &nr);
+	if (r || !nr)
 		return r;
-	}
-	nr = s->cache.nr_dirty;
-	if (!nr)
-		return 0;
-	if (nr > SSNAP_COMMIT_MAX || nr + 1 > s->jblocks) {
-		ssnap_err("transaction of %u blocks does not fit the journal",
-			  nr);
-		ssnap_fail(s, -EFBIG);
-		return -EFBIG;
-	}
-	if (s->jhead + 1 + nr > s->jblocks) {
-		r = ssnap_checkpoint(s);
-		if (r)
-			return r;
-	}
-	/* After the checkpoint: until it, the old state needs them. */
-	r = meta_freed ? drop_freed(s) : 0;
-	if (r) {
-		ssnap_fail(s, r);
-		return r;
-	}
-	nr = s->cache.nr_dirty;
-	if (!nr)
-		return 0;
 	cbuf = ssnap_alloc(SSNAP_BLOCK_SIZE);
 	nrs = ssnap_alloc_array(nr + 1, sizeof(*nrs));
 	bufs = ssnap_alloc_array(nr + 1, sizeof(*bufs));
