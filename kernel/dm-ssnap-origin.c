@@ -162,11 +162,10 @@ static int origin_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto err_put_cow;
 
-	/* Never let a bio cross a chunk boundary. */
-	r = dm_set_target_max_io_len(ti, chunk);
-	if (r)
-		goto err_put_shared;
-
+	/*
+	 * No max_io_len: reads and writes to copied chunks go whole; map()
+	 * cuts the others at the first chunk boundary (ssnap_pool_map).
+	 */
 	o->shared->pool->disk = dm_disk(dm_table_get_md(ti->table));
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 1;
@@ -175,8 +174,6 @@ static int origin_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->private = o;
 	return 0;
 
-err_put_shared:
-	ssnap_shared_put(o->shared);
 err_put_cow:
 	dm_put_device(ti, o->cow);
 err_put_origin:

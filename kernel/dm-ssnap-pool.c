@@ -4,8 +4,9 @@
  *
  * Origin reads, and origin writes to chunks already copied since the
  * last snapshot (the `copied` bitmap; all of them while there is no
- * snapshot), are remapped in map().  Every
- * other bio is deferred to one worker, which asks the core what it needs
+ * snapshot), are remapped in map(), whole, however many chunks they
+ * cover.  Every other bio is cut at its first chunk boundary (dm core
+ * sends the rest as a new bio) and deferred to one worker, which asks the core what it needs
  * (core/ssnap.h: lookups and write plans), starts a kcopyd copy per chunk
  * that needs one (a "job"; later bios of that chunk wait on it, bios of
  * other chunks never do), records finished copies, commits them in one
@@ -308,22 +309,41 @@ void ssnap_pool_io_hints(struct ssnap_pool *p, struct queue_limits *limits)
 					  p->chunk_sectors);
 }
 
+/*
+ * This bio keeps the part in its first chunk, and dm core sends the rest
+ * as a new bio.  The targets ask for one discard bio (num_discard_bios),
+ * which dm core maps as it maps a read or write, so this is allowed for
+ * discards too.
+ */
+static void cut_at_chunk(struct ssnap_pool *p, struct bio *bio)
+{
+	sector_t left = p->chunk_sectors - chunk_offset(p, bio);
+
+	if (bio_sectors(bio) > left)
+		dm_accept_partial_bio(bio, left);
+}
+
+/* Every chunk the origin write covers copied since the last snapshot? */
+static bool all_copied(struct ssnap_pool *p, struct bio *bio)
+{
+	u64 first = chunk_of(p, bio);
+	u64 last = (bio_end_sector(bio) - 1) >> p->chunk_shift;
+
+	return find_next_zero_bit(p->copied, last + 1, first) > last;
+}
+
 int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio,
 		   struct ssnap_active *snap)
 {
 	struct ssnap_bio *pb = pb_of(bio);
 
 	/*
-	 * Reads and writes never cross a chunk boundary (max_io_len); a
-	 * discard does where dm core does not cut it (compat.h): this bio
-	 * keeps the first chunk's part and dm core sends the rest as a new
-	 * bio.  The targets ask for one discard bio (num_discard_bios), which
-	 * dm core maps as it maps a read or write, so this is allowed.
+	 * Snapshot reads and writes never cross a chunk boundary (the
+	 * snapshot target's max_io_len); a discard does where dm core does
+	 * not cut it (compat.h), and origin bios do.
 	 */
-	if (bio_op(bio) == REQ_OP_DISCARD &&
-	    bio_sectors(bio) > p->chunk_sectors - chunk_offset(p, bio))
-		dm_accept_partial_bio(bio, p->chunk_sectors -
-				      chunk_offset(p, bio));
+	if (bio_op(bio) == REQ_OP_DISCARD)
+		cut_at_chunk(p, bio);
 
 	pb->label = snap ? snap->label : SSNAP_ORIGIN;
 	pb->snap = snap;
@@ -334,8 +354,7 @@ int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio,
 			remap_origin(p, bio);
 			return DM_MAPIO_REMAPPED;
 		}
-		if (READ_ONCE(p->failed) ||
-		    test_bit(chunk_of(p, bio), p->copied)) {
+		if (READ_ONCE(p->failed) || all_copied(p, bio)) {
 			atomic_inc(&p->origin_writes);
 			/* Pairs with pool_quiesce(): count, then look. */
 			smp_mb__after_atomic();
@@ -347,6 +366,8 @@ int ssnap_pool_map(struct ssnap_pool *p, struct bio *bio,
 			if (atomic_dec_and_test(&p->origin_writes))
 				wake_up(&p->quiesce_wait);
 		}
+		/* The worker takes one chunk at a time. */
+		cut_at_chunk(p, bio);
 		defer_bio(p, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
