@@ -6,11 +6,13 @@
  * last snapshot (the `copied` bitmap; all of them while there is no
  * snapshot), are remapped in map(), whole, however many chunks they
  * cover.  Every other bio is cut at its first chunk boundary (dm core
- * sends the rest as a new bio) and deferred to one worker, which asks the core what it needs
- * (core/ssnap.h: lookups and write plans), starts a kcopyd copy per chunk
- * that needs one (a "job"; later bios of that chunk wait on it, bios of
- * other chunks never do), records finished copies, commits them in one
- * transaction per worker pass, and only then lets the waiting writes go.
+ * sends the rest as a new bio) and deferred to one worker, which asks
+ * the core what it needs (core/ssnap.h: lookups and write plans), starts
+ * a copy per chunk that needs one (a "job", dm-ssnap-copy.c; later bios
+ * of that chunk wait on it, bios of other chunks never do; a job that
+ * finds no free copy buffer waits in copy_wait), records finished
+ * copies, commits them in one transaction per worker pass, and only
+ * then lets the waiting writes go.
  *
  * A snapshot read served from the origin is counted per chunk (hashed);
  * an origin write that has just had its chunk copied waits until no such
@@ -25,7 +27,6 @@
  * worker drops a snapshot, reclaims its space at once and retries.  With
  * the error_if_full feature the write fails with -ENOSPC instead.
  */
-#include <linux/dm-kcopyd.h>
 #include <linux/hash.h>
 #include <linux/kobject.h>
 #include <linux/ktime.h>
@@ -35,6 +36,7 @@
 #include <linux/vmalloc.h>
 
 #include "dm-ssnap.h"
+#include "dm-ssnap-copy.h"
 #include "dm-ssnap-pool.h"
 
 #define SSNAP_GC_BUDGET		512
@@ -158,6 +160,7 @@ int ssnap_pool_create(struct block_device *origin, struct block_device *cow,
 	INIT_LIST_HEAD(&p->done);
 	INIT_LIST_HEAD(&p->committing);
 	INIT_LIST_HEAD(&p->reader_wait);
+	INIT_LIST_HEAD(&p->copy_wait);
 	INIT_LIST_HEAD(&p->active);
 	for (i = 0; i < SSNAP_JOB_BUCKETS; i++)
 		INIT_HLIST_HEAD(&p->jobs[i]);
@@ -190,12 +193,9 @@ int ssnap_pool_create(struct block_device *origin, struct block_device *cow,
 	p->wq = alloc_ordered_workqueue("ssnap-%pg", WQ_MEM_RECLAIM, cow);
 	if (!p->wq)
 		goto err_free;
-	p->kc = dm_kcopyd_client_create(NULL);
-	if (IS_ERR(p->kc)) {
-		r = PTR_ERR(p->kc);
-		p->kc = NULL;
+	p->copier = ssnap_copier_create(chunk_sectors, p->wq);
+	if (!p->copier)
 		goto err_free;
-	}
 	r = ssnap_kdev_init(&p->kdev, cow, bdev_nr_sectors(cow));
 	if (r)
 		goto err_free;
@@ -211,10 +211,9 @@ int ssnap_pool_create(struct block_device *origin, struct block_device *cow,
 err_kdev:
 	ssnap_kdev_exit(&p->kdev);
 err_free:
-	if (p->kc)
-		dm_kcopyd_client_destroy(p->kc);
 	if (p->wq)
 		destroy_workqueue(p->wq);
+	ssnap_copier_destroy(p->copier);
 	mempool_destroy(p->job_pool);
 	kvfree(p->copied);
 	kfree(p);
@@ -237,8 +236,8 @@ void ssnap_pool_destroy(struct ssnap_pool *p)
 	list_for_each_entry_safe(a, n, &p->active, list)
 		kfree(a);
 	ssnap_kdev_exit(&p->kdev);
-	dm_kcopyd_client_destroy(p->kc);
 	destroy_workqueue(p->wq);
+	ssnap_copier_destroy(p->copier);
 	mempool_destroy(p->job_pool);
 	kvfree(p->copied);
 	kfree(p);
@@ -440,22 +439,14 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	queue_work(p->wq, &p->worker);
 }
 
-static void start_job(struct ssnap_pool *p, struct ssnap_plan *plan,
-		      struct bio *bio)
+/* Start the job's copy; -EAGAIN if no copy buffer is free. */
+static int job_copy(struct ssnap_pool *p, struct ssnap_job *job)
 {
-	struct ssnap_job *job = mempool_alloc(p->job_pool, GFP_NOIO);
+	const struct ssnap_plan *plan = &job->plan;
 	sector_t start = plan->chunk << p->chunk_shift;
 	struct dm_io_region src, dests[2];
 	unsigned int n = 0;
 	sector_t count;
-
-	job->p = p;
-	job->plan = *plan;
-	job->error = 0;
-	bio_list_init(&job->bios);
-	bio_list_add(&job->bios, bio);
-	hlist_add_head(&job->hash, &p->jobs[hash_64(plan->chunk, 8)]);
-	atomic_inc(&p->jobs_inflight);
 
 	/* The last chunk of the origin may be short. */
 	count = min_t(sector_t, p->chunk_sectors, p->origin_sectors - start);
@@ -477,12 +468,10 @@ static void start_job(struct ssnap_pool *p, struct ssnap_plan *plan,
 	}
 	if (!n) {
 		copy_done(0, 0, job);
-		return;
+		return 0;
 	}
-	if (plan->src == SSNAP_SRC_ZERO) {
-		dm_kcopyd_zero(p->kc, n, dests, 0, copy_done, job);
-		return;
-	}
+	if (plan->src == SSNAP_SRC_ZERO)
+		return ssnap_copy(p->copier, NULL, n, dests, copy_done, job);
 	if (plan->src == SSNAP_SRC_ORIGIN) {
 		src.bdev = p->origin_bdev;
 		src.sector = start;
@@ -491,7 +480,39 @@ static void start_job(struct ssnap_pool *p, struct ssnap_plan *plan,
 		src.sector = plan->src * SSNAP_SECTORS_PER_BLOCK;
 	}
 	src.count = count;
-	dm_kcopyd_copy(p->kc, &src, n, dests, 0, copy_done, job);
+	return ssnap_copy(p->copier, &src, n, dests, copy_done, job);
+}
+
+static void start_job(struct ssnap_pool *p, struct ssnap_plan *plan,
+		      struct bio *bio)
+{
+	struct ssnap_job *job = mempool_alloc(p->job_pool, GFP_NOIO);
+
+	job->p = p;
+	job->plan = *plan;
+	job->error = 0;
+	bio_list_init(&job->bios);
+	bio_list_add(&job->bios, bio);
+	hlist_add_head(&job->hash, &p->jobs[hash_64(plan->chunk, 8)]);
+	atomic_inc(&p->jobs_inflight);
+	/* Jobs get copy buffers in the order they came. */
+	if (!list_empty(&p->copy_wait) || job_copy(p, job))
+		list_add_tail(&job->list, &p->copy_wait);
+}
+
+/* Copies have ended and freed their buffers: start waiting jobs. */
+static void start_waiting_jobs(struct ssnap_pool *p)
+{
+	struct ssnap_job *job;
+
+	while ((job = list_first_entry_or_null(&p->copy_wait,
+					       struct ssnap_job, list))) {
+		list_del(&job->list);
+		if (job_copy(p, job)) {
+			list_add(&job->list, &p->copy_wait);
+			break;
+		}
+	}
 }
 
 /*
@@ -858,6 +879,7 @@ static void do_worker(struct work_struct *w)
 		list_del(&job->list);
 		finish_job(p, job);
 	}
+	start_waiting_jobs(p);
 	if (!READ_ONCE(p->quiescing)) {
 		bio_list_merge(&bios, &p->held);
 		bio_list_init(&p->held);

@@ -36,7 +36,7 @@
 #define SSNAP_JOB_BUCKETS	256
 #define SSNAP_TRACK_BUCKETS	256
 
-struct dm_kcopyd_client;
+struct ssnap_copier;
 
 /*
  * A snapshot with s-snap devices: one per snapshot id and store, shared
@@ -81,7 +81,7 @@ struct ssnap_pool {
 	struct list_head active;
 
 	/* the data path */
-	struct dm_kcopyd_client *kc;
+	struct ssnap_copier *copier;
 	struct workqueue_struct *wq;
 	struct work_struct worker;
 	struct delayed_work reclaim;
@@ -94,6 +94,7 @@ struct ssnap_pool {
 	struct bio_list full_wait;	/* origin writes waiting for room */
 	struct list_head committing;
 	struct list_head reader_wait;
+	struct list_head copy_wait;	/* jobs waiting for a copy buffer */
 	struct hlist_head jobs[SSNAP_JOB_BUCKETS];
 
 	/* origin chunks whose writes need no copy until the next snapshot */

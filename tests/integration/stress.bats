@@ -132,6 +132,16 @@ fio_ok() {
 	assert_equal "$got" "0 $2 $3"
 }
 
+# two_snapshots: snapshots 1 and 2 of the origin, with devices S1 and S2.
+two_snapshots() {
+	dmsetup message "$WORK" 0 "snapshot create 1"
+	dmsetup message "$WORK" 0 "snapshot create 2"
+	ssnap_activate 1
+	S1=$SNAPDEV
+	ssnap_activate 2
+	S2=$SNAPDEV
+}
+
 @test "fio --verify on the origin and two snapshots while snapshots come and go" {
 	local id=100 k=0 pat0 pat1 pat2 creates=0 deletes=0 busy=0 reads=0 prev=''
 	ssnap_make_origin 32 128 16
@@ -141,12 +151,7 @@ fio_ok() {
 	pat0=$(md5 "$ODEV" 0 8)
 	pat1=$(md5 "$ODEV" 8 8)
 	pat2=$(md5 "$ODEV" 16 8)
-	dmsetup message "$WORK" 0 "snapshot create 1"
-	dmsetup message "$WORK" 0 "snapshot create 2"
-	ssnap_activate 1
-	S1=$SNAPDEV
-	ssnap_activate 2
-	S2=$SNAPDEV
+	two_snapshots
 
 	# Two jobs a device; a fast machine is held to 1 MiB/s a job, so
 	# that the snapshots below still come and go under the I/O.
@@ -279,4 +284,40 @@ fio_ok() {
 	dmsetup message "$WORK" 0 "snapshot delete 1"
 	wait_reclaimed
 	dmsetup remove "$WORK"
+}
+
+# write_new <device> <MiB>: new random data, in one direct write; prints
+# its md5 as md5() does.
+write_new() {
+	local f=$BATS_TEST_TMPDIR/new
+	head -c "$2M" /dev/urandom > "$f"
+	dd if="$f" of="$1" bs="$2M" count=1 oflag=direct status=none
+	md5sum < "$f"
+}
+
+@test "more copies at once than copy buffers: 32 MiB writes over 1 MiB chunks" {
+	# An origin keeps up to 4 MiB of copy buffers, four chunks here.
+	# A 32 MiB direct write goes down as 32 bios of 1 MiB at once, so
+	# most of its copies wait for a buffer.  Snapshot 1's write copies
+	# each chunk to two places (its own, and the one snapshot 2 keeps),
+	# the origin's writes copy to one, or none.
+	local a s1 o1 o2
+	ssnap_make_origin 32 256 2048
+	dd if=/dev/urandom of="$ORIGIN" bs=1M count=32 oflag=direct status=none
+	a=$(md5 "$ODEV" 0 32)
+	two_snapshots
+
+	s1=$(write_new "$S1" 32)
+	o1=$(write_new "$ODEV" 32)
+	dmsetup message "$WORK" 0 "snapshot create 3"
+	ssnap_activate 3
+	o2=$(write_new "$ODEV" 32)
+
+	assert_equal "$(md5 "$S1" 0 32)" "$s1"
+	assert_equal "$(md5 "$S2" 0 32)" "$a"
+	assert_equal "$(md5 "$SNAPDEV" 0 32)" "$o1"
+	assert_equal "$(md5 "$ODEV" 0 32)" "$o2"
+	assert_equal "$(status_field 3)" ok
+	# 32 chunks each: snapshot 1's own, snapshot 2's, snapshot 3's.
+	assert_equal "$(status_field 2 | cut -d/ -f1)" 96
 }
